@@ -1,0 +1,47 @@
+# The two commands of the README:
+#   make demo  -- create .venv if needed, then train + evaluate TS-GAN on the
+#                 synthetic stand-in (papermill, executed copy in runs/)
+#   make test  -- the same environment, then the unit tests and
+#                 pytest --nbval over notebooks/
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Kernels started by papermill / nbval must find this environment's python.
+export PATH := $(abspath $(BIN)):$(PATH)
+export MPLBACKEND := Agg
+
+DEMO_NOTEBOOK := $(firstword $(wildcard notebooks/04_train.ipynb) notebooks/00_data.ipynb)
+DEMO_OUT      := runs/$(notdir $(DEMO_NOTEBOOK))
+
+.PHONY: env demo test unit nbtest bench clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+demo: env
+	mkdir -p runs
+	$(BIN)/papermill $(DEMO_NOTEBOOK) $(DEMO_OUT)
+	@echo "Executed notebook: $(DEMO_OUT)"
+
+# pytest exits 5 when a selection is legitimately empty (e.g. no notebooks yet).
+unit: env
+	$(BIN)/python -m pytest tests; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+
+nbtest: env
+	$(BIN)/python -m pytest --nbval -p no:cacheprovider notebooks/; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+
+test: unit nbtest
+
+bench: env
+	$(BIN)/python benchmarks/bench_eval.py
+	$(BIN)/python benchmarks/bench_synthetic.py
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,64 @@
+"""Shared fixtures: SYSU-MM01-shaped trees built in temporary folders.
+
+``sysu_exact_tree`` reproduces the real test split's structure (per-camera,
+per-id image counts) from ``../shared/sysu_official/sysu_test_structure.json``
+with empty placeholder files (structure checks never decode images). It skips
+when that folder is absent, as it is in a user's clone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_OFFICIAL = REPO.parent / "shared" / "sysu_official"
+
+
+def write_sysu_tree(root: Path, counts: dict[int, dict[int, int]], splits: dict[str, list[int]],
+                    content: bytes = b"") -> Path:
+    """Write ``root/camC/PPPP/IIII.jpg`` for ``counts[cam][pid]`` images and the
+    ``exp/*_id.txt`` files of ``splits`` (keys train/val/test)."""
+    for cam in range(1, 7):
+        (root / f"cam{cam}").mkdir(parents=True, exist_ok=True)
+        for pid, n in counts.get(cam, {}).items():
+            d = root / f"cam{cam}" / f"{pid:04d}"
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(1, n + 1):
+                (d / f"{i:04d}.jpg").write_bytes(content)
+    (root / "exp").mkdir(parents=True, exist_ok=True)
+    for name, ids in splits.items():
+        (root / "exp" / f"{name}_id.txt").write_text(",".join(str(i) for i in ids))
+    return root
+
+
+def official_file(name: str) -> Path:
+    p = SHARED_OFFICIAL / name
+    if not p.exists():
+        pytest.skip(f"{p} is absent (official SYSU-MM01 split files are not shipped with the project)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def sysu_structure() -> dict:
+    return json.loads(official_file("sysu_test_structure.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def sysu_exact_tree(tmp_path_factory, sysu_structure) -> Path:
+    """A tree whose test split has exactly the real SYSU-MM01 test structure
+    (96 ids, 3,803 IR images), plus two tiny train/val ids, empty files."""
+    root = tmp_path_factory.mktemp("sysu_exact")
+    counts: dict[int, dict[int, int]] = {}
+    for cam_key, per_id in sysu_structure["test_images_per_camera_and_id"].items():
+        cam = int(cam_key.replace("cam", ""))
+        counts[cam] = {int(pid): int(n) for pid, n in per_id.items() if int(n) > 0}
+    test_ids = [int(i) for i in sysu_structure["test_ids"]]
+    free = [i for i in range(1, 600) if i not in set(test_ids)]
+    train_ids, val_ids = free[:2], free[2:3]
+    for pid in train_ids + val_ids:
+        counts.setdefault(1, {})[pid] = 2
+        counts.setdefault(3, {})[pid] = 2
+    return write_sysu_tree(root, counts, {"train": train_ids, "val": val_ids, "test": test_ids})

@@ -1,0 +1,44 @@
+"""Data: records, the SYSU-MM01 and RegDB readers, the synthetic stand-in,
+transforms, datasets and the cross-modality identity sampler."""
+
+from __future__ import annotations
+
+import os
+
+from torch.utils.data import DataLoader
+
+from .datasets import CrossModalityTrainSet, ImageDataset, read_image
+from .records import IR, RGB, DatasetError, Record
+from .regdb import RegDB, load_regdb
+from .sampler import CrossModalityIdentitySampler
+from .synthetic import make_synthetic_sysu, synthetic_sysu_root
+from .sysu import SYSUMM01, load_sysu
+from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform
+
+__all__ = [
+    "DatasetError", "Record", "RGB", "IR", "SYSUMM01", "load_sysu", "RegDB", "load_regdb",
+    "make_synthetic_sysu", "synthetic_sysu_root", "build_transform", "IMAGENET_MEAN", "IMAGENET_STD",
+    "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
+    "load_dataset", "build_train_loader",
+]
+
+
+def load_dataset(data_root: str | os.PathLike | None = None, *, hold_out_val: bool = False,
+                 **synthetic_kwargs) -> SYSUMM01:
+    """SYSU-MM01 at ``data_root``, or (``None``) the synthetic stand-in,
+    generated once into its cache folder (see :func:`synthetic_sysu_root`)."""
+    from ..utils import resolve_path
+
+    root = synthetic_sysu_root(**synthetic_kwargs) if data_root is None else resolve_path(data_root)
+    return load_sysu(root, hold_out_val=hold_out_val)
+
+
+def build_train_loader(records, *, P: int = 8, K: int = 4, height: int = 288, width: int = 144,
+                       workers: int = 0, seed: int = 0, pin_memory: bool = False) -> DataLoader:
+    """Training batches ``(x_rgb, x_ir, labels)`` of P ids x K pairs from
+    training records (labels 0..N-1). ``loader.sampler`` is the
+    :class:`CrossModalityIdentitySampler` (call ``set_epoch`` each epoch)."""
+    ds = CrossModalityTrainSet(records, build_transform(True, height, width))
+    sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed)
+    return DataLoader(ds, batch_size=P * K, sampler=sampler, num_workers=workers, drop_last=True,
+                      pin_memory=pin_memory, persistent_workers=workers > 0)

@@ -1,0 +1,86 @@
+"""The cross-modality identity sampler: P identities x K (RGB, IR) pairs.
+
+Every batch holds P identities, and for each K RGB and K IR images drawn with
+replacement (the paper: 8 x 4 pairs, 64 images). An epoch is
+``ceil(#RGB images / (P*K))`` steps, so each RGB training image is seen about
+once per epoch (PAPER_NOTES 5.10). Identities are visited through shuffled
+passes over all identities, so each appears about equally often.
+
+The sampler yields ``(i_rgb, i_ir)`` index pairs for
+:class:`~tsgan_lib.data.datasets.CrossModalityTrainSet`; a ``DataLoader`` with
+``batch_size=P*K`` turns P*K consecutive pairs into one batch. It runs in the
+main process, so DataLoader workers change nothing. It is reproducible: the
+draws of epoch ``e`` depend only on ``(seed, e)``; :meth:`state_dict` /
+:meth:`load_state_dict` carry the epoch for resuming.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import defaultdict
+from typing import Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import Sampler
+
+
+class CrossModalityIdentitySampler(Sampler):
+    def __init__(self, rgb_pids: Sequence[int], ir_pids: Sequence[int], P: int = 8, K: int = 4, seed: int = 0):
+        if P < 2 or K < 1:
+            raise ValueError(f"P must be >= 2 (the triplet loss needs negatives) and K >= 1; got P={P}, K={K}")
+        self.P, self.K, self.seed = P, K, seed
+        self.rgb_by_pid: dict[int, list[int]] = defaultdict(list)
+        self.ir_by_pid: dict[int, list[int]] = defaultdict(list)
+        for i, p in enumerate(rgb_pids):
+            self.rgb_by_pid[int(p)].append(i)
+        for i, p in enumerate(ir_pids):
+            self.ir_by_pid[int(p)].append(i)
+        both = sorted(set(self.rgb_by_pid) & set(self.ir_by_pid))
+        dropped = len(set(self.rgb_by_pid) | set(self.ir_by_pid)) - len(both)
+        if dropped:
+            warnings.warn(f"CrossModalityIdentitySampler: {dropped} identities lack one modality and are skipped")
+        if len(both) < P:
+            raise ValueError(f"P={P} identities per batch, but only {len(both)} identities have both RGB and IR images")
+        self.pids = both
+        self.num_rgb = len(rgb_pids)
+        self.epoch = 0
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.num_rgb / (self.P * self.K))
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch * self.P * self.K
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "seed": self.seed}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.seed = int(state["epoch"]), int(state["seed"])
+
+    def batches(self, epoch: int | None = None) -> list[list[tuple[int, int]]]:
+        """All batches of an epoch as lists of ``(i_rgb, i_ir)`` pairs."""
+        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch])
+        order: list[int] = []
+        out = []
+        for _ in range(self.steps_per_epoch):
+            if len(order) < self.P:
+                order += rng.permutation(self.pids).tolist()
+            chosen, order = order[:self.P], order[self.P:]
+            if len(set(chosen)) < self.P:  # a pass boundary repeated an id: redraw distinct ids
+                chosen = rng.choice(self.pids, self.P, replace=False).tolist()
+            batch = []
+            for pid in chosen:
+                rgb = rng.choice(self.rgb_by_pid[pid], self.K, replace=True)
+                ir = rng.choice(self.ir_by_pid[pid], self.K, replace=True)
+                batch += [(int(a), int(b)) for a, b in zip(rgb, ir)]
+            out.append(batch)
+        return out
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for batch in self.batches():
+            yield from batch

@@ -1,0 +1,120 @@
+"""Looking at the data: identity grids, sampler batches, and the modality gap
+measured under a fixed simple embedding.
+
+The measurement answers "how different are RGB and IR images of the same
+person?" before any learning: every image is embedded the same way (grey
+levels, resized, standardised per image), then distances are compared for
+same-identity and different-identity pairs within RGB, within IR and across
+modalities. A small cross-modality separation next to large within-modality
+ones is the modality gap the method has to close.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from .datasets import read_image
+from .records import IR, RGB, Record
+from .transforms import IMAGENET_MEAN, IMAGENET_STD
+
+
+def simple_embedding(records: Sequence[Record], size: tuple[int, int] = (32, 16)) -> np.ndarray:
+    """Fixed, learning-free embedding: grey image resized to ``size`` (H, W),
+    standardised per image, flattened and L2-normalised. ``(N, H*W)`` float32."""
+    h, w = size
+    out = np.empty((len(records), h * w), np.float32)
+    for i, r in enumerate(records):
+        g = np.asarray(read_image(r.path).convert("L").resize((w, h)), np.float32).ravel()
+        g = (g - g.mean()) / (g.std() + 1e-6)
+        out[i] = g / (np.linalg.norm(g) + 1e-6)
+    return out
+
+
+def modality_gap_stats(emb: np.ndarray, pids: Sequence[int], modalities: Sequence[str]) -> pd.DataFrame:
+    """Mean Euclidean distance of same- and different-identity pairs within RGB,
+    within IR and across modalities, and their separation
+    ``(mean_diff - mean_same) / std_diff`` (larger = identities easier to tell
+    apart). One row per pair type."""
+    pids = np.asarray(pids)
+    mods = np.asarray(modalities)
+    x = torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))
+    d = torch.cdist(x, x).numpy()
+    same = pids[:, None] == pids[None, :]
+    rows = []
+    for name, ma, mb in (("RGB-RGB", RGB, RGB), ("IR-IR", IR, IR), ("IR-RGB", IR, RGB)):
+        block = np.outer(mods == ma, mods == mb)
+        if ma == mb:
+            block &= ~np.eye(len(pids), dtype=bool)
+        ds, dd = d[block & same], d[block & ~same]
+        rows.append({"pairs": name, "same_id": float(ds.mean()), "different_id": float(dd.mean()),
+                     "separation": float((dd.mean() - ds.mean()) / (dd.std() + 1e-12)),
+                     "n_same": int(ds.size), "n_different": int(dd.size)})
+    return pd.DataFrame(rows)
+
+
+def denormalize(x: torch.Tensor) -> torch.Tensor:
+    """ImageNet-normalised ``(..., 3, H, W)`` -> [0, 1] for display."""
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(3, 1, 1)
+    return (x * std + mean).clamp(0, 1)
+
+
+def identity_grid(records: Sequence[Record], pid: int, per_camera: int = 3, cameras=(1, 2, 3, 4, 5, 6)) -> plt.Figure:
+    """One identity across the six cameras: a column per camera."""
+    by_cam = {c: [r for r in records if r.pid == pid and r.camid == c][:per_camera] for c in cameras}
+    fig, axes = plt.subplots(per_camera, len(cameras), figsize=(1.3 * len(cameras), 2.3 * per_camera), squeeze=False)
+    for j, c in enumerate(cameras):
+        for i in range(per_camera):
+            ax = axes[i, j]
+            ax.axis("off")
+            if i < len(by_cam[c]):
+                ax.imshow(read_image(by_cam[c][i].path))
+            if i == 0:
+                mod = "IR" if c in (3, 6) else "RGB"
+                ax.set_title(f"cam{c} ({mod})" + ("" if by_cam[c] else "\nnot seen"), fontsize=8)
+    fig.suptitle(f"person {pid:04d}")
+    fig.tight_layout()
+    return fig
+
+
+def batch_grid(x_rgb: torch.Tensor, x_ir: torch.Tensor, labels: torch.Tensor, K: int) -> plt.Figure:
+    """A sampler batch: one row per identity, K RGB then K IR images."""
+    P = len(labels) // K
+    fig, axes = plt.subplots(P, 2 * K, figsize=(0.9 * 2 * K, 1.7 * P), squeeze=False)
+    for p in range(P):
+        for k in range(K):
+            for j, x in ((k, x_rgb), (K + k, x_ir)):
+                ax = axes[p, j]
+                ax.imshow(denormalize(x[p * K + k]).permute(1, 2, 0).cpu().numpy())
+                ax.set_xticks([])
+                ax.set_yticks([])
+        axes[p, 0].set_ylabel(f"label {int(labels[p * K])}", fontsize=7)
+    axes[0, 0].set_title("RGB", fontsize=8, loc="left")
+    axes[0, K].set_title("IR", fontsize=8, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def gap_histograms(emb: np.ndarray, pids: Sequence[int], modalities: Sequence[str]) -> plt.Figure:
+    """Histograms of same- vs different-identity distances per pair type."""
+    pids, mods = np.asarray(pids), np.asarray(modalities)
+    d = torch.cdist(torch.from_numpy(emb), torch.from_numpy(emb)).numpy()
+    same = pids[:, None] == pids[None, :]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3), sharey=False)
+    for ax, (name, ma, mb) in zip(axes, (("RGB-RGB", RGB, RGB), ("IR-IR", IR, IR), ("IR-RGB", IR, RGB))):
+        block = np.outer(mods == ma, mods == mb)
+        if ma == mb:
+            block &= ~np.eye(len(pids), dtype=bool)
+        bins = np.linspace(d[block].min(), d[block].max(), 40)
+        ax.hist(d[block & ~same], bins=bins, density=True, alpha=0.6, label="different id")
+        ax.hist(d[block & same], bins=bins, density=True, alpha=0.6, label="same id")
+        ax.set_title(name)
+        ax.set_xlabel("distance")
+    axes[0].legend()
+    fig.tight_layout()
+    return fig
