@@ -286,8 +286,8 @@ def _render(ident: dict, cam: int, rng: np.random.Generator, cfg: SyntheticConfi
         for name, mask in layers:
             v = values[name] * (body_heat if name not in ("acc_back", "acc_front", "shoes") else 1.0)
             img = img * (1 - mask) + mask * v
-        img = _CAM_GAIN_IR[cam] * img + rng.normal(0, 0.02)
-        img = np.repeat(img[..., None], 3, axis=2)
+        img = _CAM_GAIN_IR[cam] * img + rng.normal(0, 0.02) + rng.normal(0, _CAM_NOISE[cam], img.shape)
+        img = np.repeat(img[..., None], 3, axis=2)  # stored as 3 identical channels
     else:
         img = _rgb_background(cam, rng, yy, xx, H, W)
         def mix(c1, c2, t):
@@ -307,8 +307,7 @@ def _render(ident: dict, cam: int, rng: np.random.Generator, cfg: SyntheticConfi
         # illumination: camera colour cast, brightness jitter, a soft vertical shading
         light = _CAM_LIGHT[cam] * rng.uniform(0.8, 1.15)
         shade = 1.0 - 0.25 * rng.uniform(0, 1) * (yy / H)[..., None]
-        img = img * light[None, None, :] * shade
-    img = img + rng.normal(0, _CAM_NOISE[cam], img.shape)
+        img = img * light[None, None, :] * shade + rng.normal(0, _CAM_NOISE[cam], img.shape)
     out = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
     sigma = _CAM_BLUR[cam] * rng.uniform(0.7, 1.3)
     return np.asarray(out.filter(ImageFilter.GaussianBlur(sigma)))
