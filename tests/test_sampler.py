@@ -52,7 +52,8 @@ def test_identities_visited_evenly():
 def test_sampler_errors():
     with pytest.raises(ValueError, match="P must be"):
         CrossModalityIdentitySampler([0, 1], [0, 1], P=1, K=1)
-    with pytest.raises(ValueError, match="only 2 identities"):
+    with pytest.warns(UserWarning, match="1 identities lack one modality"), \
+            pytest.raises(ValueError, match="only 2 identities"):
         CrossModalityIdentitySampler([0, 1, 2], [0, 1], P=3, K=1)
 
 
