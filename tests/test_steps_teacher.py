@@ -1,0 +1,111 @@
+"""IR teacher pretraining (strong-baseline recipe) and its checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tsgan_lib.models import FrozenTeacher
+from tsgan_lib.train import TeacherConfig, load_teacher, pretrain_teacher, save_teacher
+from tsgan_lib.train.teacher import lr_factor, teacher_config_dict
+
+
+def test_lr_schedule_warmup_then_steps():
+    f = [lr_factor(e, warmup_epochs=10, warmup_start=0.1, milestones=(40, 70), gamma=0.3) for e in range(80)]
+    assert f[0] == pytest.approx(0.1) and f[5] == pytest.approx(0.55) and f[10] == 1.0
+    assert f[39] == 1.0 and f[40] == pytest.approx(0.3) and f[70] == pytest.approx(0.09)
+
+
+def _toy_loader(n_ids: int = 3, k: int = 4, steps: int = 2):
+    # each identity is a constant image plus noise: learnable in a few steps
+    torch.manual_seed(0)
+    protos = torch.randn(n_ids, 3, 1, 1) * 2
+    batches = []
+    for _ in range(steps):
+        pids = torch.arange(n_ids).repeat_interleave(k)
+        imgs = protos[pids].expand(-1, 3, 64, 32) + 0.3 * torch.randn(len(pids), 3, 64, 32)
+        batches.append((imgs, pids, torch.ones_like(pids)))
+    return batches
+
+
+def test_pretrain_teacher_learns_and_logs():
+    cfg = TeacherConfig(depth=18, pretrained=False, epochs=4, lr=1e-3, warmup_epochs=1, milestones=())
+    model, history = pretrain_teacher(_toy_loader(), num_classes=3, cfg=cfg, device=torch.device("cpu"))
+    assert len(history) == 4 * 2 and not model.training
+    assert set(history[0]) == {"epoch", "step", "id", "tri", "total", "acc", "lr"}
+    assert history[0]["lr"] == pytest.approx(1e-4) and history[-1]["lr"] == pytest.approx(1e-3)
+    for row in history:
+        assert row["total"] == pytest.approx(row["id"] + row["tri"], rel=1e-5)
+    first = sum(r["total"] for r in history[:2]) / 2
+    last = sum(r["total"] for r in history[-2:]) / 2
+    assert last < first
+
+
+def test_teacher_checkpoint_round_trip(tmp_path):
+    cfg = TeacherConfig(depth=18, pretrained=False, epochs=1, warmup_epochs=0, milestones=())
+    model, _ = pretrain_teacher(_toy_loader(steps=1), num_classes=3, cfg=cfg, device=torch.device("cpu"))
+    path = save_teacher(tmp_path / "sub" / "teacher.pt", model, {"modality": "ir", **teacher_config_dict(cfg)})
+    loaded, config = load_teacher(path)
+    assert config["modality"] == "ir" and config["depth"] == 18 and config["num_classes"] == 3
+    assert config["milestones"] == []
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k])
+    assert not loaded.training
+    x = torch.randn(2, 3, 64, 32)
+    torch.testing.assert_close(FrozenTeacher(loaded)(x), model.former(x))
+    raw = torch.load(path, weights_only=True)  # plain tensors and values only
+    assert set(raw) == {"state_dict", "config"}
+
+
+def test_table3_query_gallery_split():
+    from tsgan_lib.data.records import Record
+    from tsgan_lib.train import table3_query_gallery
+    recs = [Record(f"/d/cam{c}/{p:04d}/{i:04d}.jpg", p, c, "ir" if c in (3, 6) else "rgb")
+            for c in (1, 3, 6) for p in (1, 2) for i in (1, 2, 3)]
+    query, gallery = table3_query_gallery(recs, "ir")
+    assert [(r.pid, r.camid) for r in query] == [(1, 3), (2, 3), (1, 6), (2, 6)]
+    assert all(r.path.endswith("0001.jpg") for r in query)
+    assert len(gallery) == 8 and all(r.modality == "ir" for r in gallery)
+    assert not set(query) & set(gallery)
+    with pytest.raises(ValueError, match="no 'ir' records"):
+        table3_query_gallery([r for r in recs if r.modality == "rgb"], "ir")
+
+
+def test_load_or_pretrain_teacher_trains_once(tmp_path):
+    from tsgan_lib.train import load_or_pretrain_teacher
+    cfg = TeacherConfig(depth=18, pretrained=False, epochs=1, warmup_epochs=0, milestones=())
+    calls = []
+
+    def make_loader():
+        calls.append(1)
+        return _toy_loader(steps=1)
+
+    path = tmp_path / "t.pt"
+    m1, c1 = load_or_pretrain_teacher(path, make_loader, 3, cfg, torch.device("cpu"), {"height": 64})
+    m2, c2 = load_or_pretrain_teacher(path, make_loader, 3, cfg, torch.device("cpu"))
+    assert calls == [1] and c1["trained_here"] and not c2["trained_here"] and c2["height"] == 64
+    for k, v in m1.state_dict().items():
+        assert torch.equal(v, m2.state_dict()[k])
+
+
+def test_modality_batches_picks_one_side_and_forwards_set_epoch():
+    from tsgan_lib.train import ModalityBatches
+
+    class Sampler:
+        epoch = None
+
+        def set_epoch(self, e):
+            self.epoch = e
+
+    class Loader(list):
+        sampler = Sampler()
+
+    rgb, ir, y = torch.zeros(2, 3, 4, 2), torch.ones(2, 3, 4, 2), torch.tensor([0, 1])
+    loader = Loader([(rgb, ir, y)])
+    view = ModalityBatches(loader, "ir")
+    view.set_epoch(3)
+    (x, labels), = list(view)
+    assert loader.sampler.epoch == 3 and torch.equal(x, ir) and torch.equal(labels, y) and len(view) == 1
+    assert torch.equal(next(iter(ModalityBatches(loader, "rgb")))[0], rgb)
+    with pytest.raises(ValueError):
+        ModalityBatches(loader, "thermal")

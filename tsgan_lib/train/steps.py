@@ -1,0 +1,351 @@
+"""Algorithm 1, one training step of TS-GAN, as three functions.
+
+Paper Section III.D. Per mini-batch (X_R, X_I, labels):
+
+1. :func:`generator_step` -- X_I' = G_I(X_R); L_G (Eq. 7) = both directions'
+   adversarial terms (Eq. 1) + ω L_cyc (Eq. 6); D_I, D_R frozen; O_G steps.
+2. :func:`backbone_step` -- the student sees X_R, X_I and the detached X_I';
+   L_Backbone = L_ReID (Eq. 8: ID 9-10, triplet 11, GAN 12) + L_TS (Eq. 16);
+   D_I frozen, FE_T frozen; O_B steps.
+3. :func:`discriminator_step` -- L_D (Eq. 2-5) for D_I and the same form for
+   D_R; fakes and feature maps detached; O_D steps.
+
+Each returns a :class:`StepTerms`: a dict of named, weighted loss terms
+(floats; their sum is that step's loss) whose ``.cache`` carries the detached
+tensors the next phase reuses (fake images, feature maps), so nothing is
+computed twice. :func:`train_step` runs the three in order; :func:`make_optimizers` and
+:func:`run_steps` are the notebooks' short loop (the full trainer, with
+epochs, schedules and checkpoints, builds on the same steps).
+
+The variants of the paper's Table II are config flags (:func:`table2_config`):
+``use_gan=False`` drops G, D and X_I' (the "Backbone" row); the ordinary D_I
+(``joint_disc=False``) sees images only, so its fake set is {X_I'} and the
+backbone has no GAN term (Eq. 12 needs feature maps); ``ts.use_same_domain``
+switches Eq. (13)-(14) ("singleTS" keeps Eq. 15 only); without the GAN only
+Eq. (13) can be computed.
+
+Data loaders give ImageNet-normalised images; the generators and
+discriminators work in [-1, 1]; every crossing uses
+:func:`tsgan_lib.models.convert.reid_to_gan` / ``gan_to_reid``. Device and
+precision follow the inputs: pass ``amp_dtype`` (e.g. ``torch.bfloat16``) to
+run forwards under autocast and a ``GradScaler`` (one per optimiser) for fp16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from tsgan_lib.losses import (GANLossConfig, ReIDLossConfig, TSLossConfig, backbone_gan_loss, cycle_loss,
+                              discriminator_loss, fake_set_m, generator_adversarial_loss, generator_loss,
+                              id_loss, identity_loss, reid_loss, sum_terms, triplet_loss, ts_cross_domain_loss,
+                              ts_fake_ir_loss, ts_loss, ts_real_ir_loss)
+from tsgan_lib.models import CycleGAN, FrozenTeacher, ReIDBackbone, discriminate_ir, gan_to_reid, reid_to_gan
+
+TABLE2_VARIANTS = ("backbone", "od_single_ts", "od_all_ts", "jd_all_ts")
+
+
+@dataclass
+class TSGANConfig:
+    """What one TS-GAN step computes; defaults = the paper's full model (TS-GAN_JD^allTS)."""
+
+    use_gan: bool = True          # G_I / G_R / D_I / D_R and X_I'; False = Table II "Backbone"
+    joint_disc: bool = True       # D_I over (image, f_map) pairs (JD) or images only (OD)
+    fake_ir_in_reid: bool = True  # ID + triplet losses also on X_I' (PAPER_NOTES 5.7)
+    reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)  # λ1, λ2, λ3, m, ε
+    ts: TSLossConfig = field(default_factory=TSLossConfig)        # α_c, α_s, which TS terms
+    gan: GANLossConfig = field(default_factory=GANLossConfig)     # vanilla / lsgan, ω
+
+
+def table2_config(variant: str) -> TSGANConfig:
+    """The rows of the paper's Table II as configs (paper defaults otherwise):
+    ``"backbone"`` (no GAN, no TS), ``"od_single_ts"`` (ordinary D_I, Eq. 15
+    only), ``"od_all_ts"`` (ordinary D_I, Eq. 13-15), ``"jd_all_ts"`` (joint
+    D_I, Eq. 13-15: the full model)."""
+    if variant == "backbone":
+        return TSGANConfig(use_gan=False, ts=TSLossConfig(use_cross_domain=False, use_same_domain=False))
+    if variant == "od_single_ts":
+        return TSGANConfig(joint_disc=False, ts=TSLossConfig(use_same_domain=False))
+    if variant == "od_all_ts":
+        return TSGANConfig(joint_disc=False)
+    if variant == "jd_all_ts":
+        return TSGANConfig()
+    raise ValueError(f"unknown Table II variant {variant!r}; choose from {TABLE2_VARIANTS}")
+
+
+@dataclass
+class TSGANModels:
+    """The networks of Fig. 3. ``teacher`` is needed for the TS losses and the
+    joint D_I; ``cyclegan`` unless ``use_gan=False``."""
+
+    student: ReIDBackbone
+    teacher: FrozenTeacher | None = None
+    cyclegan: CycleGAN | None = None
+
+
+class StepTerms(dict):
+    """Named, weighted loss terms (floats) of one phase; ``sum(values())`` is
+    the phase's loss. ``.cache`` holds detached tensors for the next phase."""
+
+    def __init__(self, terms: Mapping[str, float], cache: Mapping[str, Tensor] | None = None) -> None:
+        super().__init__(terms)
+        self.cache: dict[str, Tensor] = dict(cache or {})
+
+
+def _autocast(x: Tensor, amp_dtype: torch.dtype | None):
+    if amp_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=x.device.type, dtype=amp_dtype)
+
+
+def _optimise(loss: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module | None) -> Iterator[None]:
+    """Temporarily set ``requires_grad=False`` on the modules' parameters
+    (D frozen during the G and backbone steps), restoring the flags after."""
+    params = [p for m in modules if m is not None for p in m.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+
+
+def _check(models: TSGANModels, cfg: TSGANConfig) -> None:
+    if cfg.use_gan:
+        if models.cyclegan is None:
+            raise ValueError("cfg.use_gan=True needs models.cyclegan")
+        if models.cyclegan.joint != cfg.joint_disc:
+            raise ValueError(f"cfg.joint_disc={cfg.joint_disc} but the CycleGAN's D_I has "
+                             f"joint={models.cyclegan.joint}")
+        if cfg.joint_disc and models.teacher is None:
+            raise ValueError("the joint D_I's real pairs use the teacher's maps: models.teacher is needed")
+    if (cfg.ts.use_cross_domain or cfg.ts.use_same_domain) and models.teacher is None:
+        raise ValueError("the TS losses need models.teacher (or switch cfg.ts.use_* off)")
+    if not cfg.use_gan and cfg.ts.use_cross_domain:
+        raise ValueError("Eq. (15) needs X_I' = G_I(X_R): cfg.use_gan=False requires cfg.ts.use_cross_domain=False")
+
+
+def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor,
+                   cfg: TSGANConfig, *, amp_dtype: torch.dtype | None = None,
+                   scaler: torch.amp.GradScaler | None = None) -> StepTerms:
+    """Algorithm 1, lines 1-2: update G_I and G_R with L_G (Eq. 7).
+
+    ``x_rgb``, ``x_ir``: ImageNet-normalised batches (B, 3, H, W). The joint
+    D_I judges (X_I', FE_T(X_I')) (PAPER_NOTES 5.1); the gradient reaches G_I
+    through D_I and the frozen FE_T. Cache: ``x_ir_fake`` = G_I(X_R) and
+    ``x_rgb_fake`` = G_R(X_I), detached, in [-1, 1].
+    """
+    _check(models, cfg)
+    gan = models.cyclegan
+    opt_g.zero_grad(set_to_none=True)
+    with frozen(gan.disc_ir, gan.disc_rgb), _autocast(x_rgb, amp_dtype):
+        x_rgb_g, x_ir_g = reid_to_gan(x_rgb), reid_to_gan(x_ir)
+        x_ir_fake = gan.gen_ir(x_rgb_g)           # X_I' = G_I(X_R)
+        x_rgb_rec = gan.gen_rgb(x_ir_fake)        # G_R(G_I(X_R))
+        x_rgb_fake = gan.gen_rgb(x_ir_g)          # G_R(X_I)
+        x_ir_rec = gan.gen_ir(x_rgb_fake)         # G_I(G_R(X_I))
+        fmap_t_fake = models.teacher(gan_to_reid(x_ir_fake)) if cfg.joint_disc else None
+        adv_ir = generator_adversarial_loss(discriminate_ir(gan.disc_ir, x_ir_fake, fmap_t_fake), cfg.gan.mode)
+        adv_rgb = generator_adversarial_loss(gan.disc_rgb(x_rgb_fake), cfg.gan.mode)
+        terms = generator_loss(adv_ir, cycle_loss(x_rgb_g, x_rgb_rec, x_ir_g, x_ir_rec), adv_rgb, cfg.gan.omega)
+        if cfg.gan.identity > 0:
+            terms["g_idt"] = cfg.gan.identity * identity_loss(x_rgb_g, gan.gen_rgb(x_rgb_g), x_ir_g, gan.gen_ir(x_ir_g))
+        loss = sum_terms(terms)
+    _optimise(loss, opt_g, scaler)
+    return StepTerms({k: float(v.detach()) for k, v in terms.items()},
+                     {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()})
+
+
+def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor, labels: Tensor,
+                  cfg: TSGANConfig, *, cache: Mapping[str, Tensor] | None = None,
+                  amp_dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None) -> StepTerms:
+    """Algorithm 1, lines 3-4: update the student with L_ReID + L_TS (Eq. 8, 16).
+
+    ``labels`` (B,): the identity of each (X_R[i], X_I[i]) pair; X_I'[i]
+    carries X_R[i]'s identity. The student runs once on the concatenation
+    [X_R; X_I; X_I'] (one BN batch); ID and triplet losses use all of it.
+    ``cache["x_ir_fake"]`` (from :func:`generator_step`) is reused, else
+    G_I(X_R) is recomputed without grad. Cache out: the detached student maps
+    ``fmap_s_ir``, ``fmap_s_ir_fake`` and teacher map ``fmap_t_ir`` for D_I.
+    """
+    _check(models, cfg)
+    cache = dict(cache or {})
+    student, teacher, gan = models.student, models.teacher, models.cyclegan
+    b = x_rgb.shape[0]
+    if cfg.use_gan and "x_ir_fake" not in cache:
+        with torch.no_grad(), _autocast(x_rgb, amp_dtype):
+            cache["x_ir_fake"] = gan.gen_ir(reid_to_gan(x_rgb)).detach()
+    x_ir_fake_reid = gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)) if cfg.use_gan else None
+
+    opt_b.zero_grad(set_to_none=True)
+    disc_ir = gan.disc_ir if cfg.use_gan else None
+    with frozen(disc_ir), _autocast(x_rgb, amp_dtype):
+        parts = [x_rgb, x_ir] + ([x_ir_fake_reid] if cfg.use_gan else [])
+        out = student(torch.cat(parts))
+        fmaps = out["fmap"].split(b)
+        fmap_s_rgb, fmap_s_ir = fmaps[0], fmaps[1]
+        fmap_s_ir_fake = fmaps[2] if cfg.use_gan else None
+        n_reid = 3 if (cfg.use_gan and cfg.fake_ir_in_reid) else 2
+        y = labels.repeat(n_reid)
+        loss_id = id_loss(out["logits"][: n_reid * b], y, cfg.reid.label_smoothing)
+        loss_tri = triplet_loss(out["feat"][: n_reid * b], y, cfg.reid.margin)
+
+        loss_gan = None
+        if cfg.use_gan and cfg.joint_disc:  # Eq. (12): the student's maps in M should look real to D_I
+            x_m, f_m = fake_set_m(reid_to_gan(x_ir), cache["x_ir_fake"].to(x_rgb.dtype), fmap_s_ir, fmap_s_ir_fake)
+            loss_gan = backbone_gan_loss(disc_ir(x_m, f_m), cfg.gan.mode)
+        terms = reid_loss(loss_id, loss_tri, loss_gan, cfg.reid)
+
+        # Eq. (13)-(16): teacher maps are targets, computed without a graph
+        fmap_t_ir = fmap_t_ir_fake = None
+        with torch.no_grad():
+            if cfg.ts.use_same_domain or (cfg.use_gan and cfg.joint_disc):
+                fmap_t_ir = teacher(x_ir)
+            if cfg.use_gan and (cfg.ts.use_same_domain or cfg.ts.use_cross_domain):
+                fmap_t_ir_fake = teacher(x_ir_fake_reid)
+        cd = ts_cross_domain_loss(fmap_t_ir_fake, fmap_s_rgb) if cfg.use_gan and cfg.ts.use_cross_domain else None
+        real = ts_real_ir_loss(fmap_t_ir, fmap_s_ir) if cfg.ts.use_same_domain else None
+        fake = ts_fake_ir_loss(fmap_t_ir_fake, fmap_s_ir_fake) if cfg.use_gan and cfg.ts.use_same_domain else None
+        terms.update(ts_loss(cd, real, fake, cfg.ts))
+        loss = sum_terms(terms)
+    _optimise(loss, opt_b, scaler)
+
+    cache["fmap_s_ir"] = fmap_s_ir.detach()
+    if fmap_s_ir_fake is not None:
+        cache["fmap_s_ir_fake"] = fmap_s_ir_fake.detach()
+    if fmap_t_ir is not None:
+        cache["fmap_t_ir"] = fmap_t_ir.detach()
+    return StepTerms({k: float(v.detach()) for k, v in terms.items()}, cache)
+
+
+def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor,
+                       cfg: TSGANConfig, *, cache: Mapping[str, Tensor] | None = None,
+                       amp_dtype: torch.dtype | None = None,
+                       scaler: torch.amp.GradScaler | None = None) -> StepTerms:
+    """Algorithm 1, lines 5-7: update D_I (Eq. 2-5) and D_R.
+
+    Joint D_I: real = (X_I, FE_T(X_I)), fake = the set M of Eq. (5) with the
+    student's maps. Ordinary D_I: real = X_I, fake = X_I'. D_R: real = X_R,
+    fake = G_R(X_I). Everything D sees is detached. Missing cache entries are
+    recomputed without grad (student maps in eval mode, so its BN statistics
+    are not updated twice).
+    """
+    _check(models, cfg)
+    if not cfg.use_gan:
+        raise ValueError("discriminator_step needs cfg.use_gan=True")
+    cache = dict(cache or {})
+    gan, teacher, student = models.cyclegan, models.teacher, models.student
+    x_rgb_g, x_ir_g = reid_to_gan(x_rgb), reid_to_gan(x_ir)
+    with torch.no_grad(), _autocast(x_rgb, amp_dtype):
+        if "x_ir_fake" not in cache:
+            cache["x_ir_fake"] = gan.gen_ir(x_rgb_g)
+        if "x_rgb_fake" not in cache:
+            cache["x_rgb_fake"] = gan.gen_rgb(x_ir_g)
+        if cfg.joint_disc:
+            if "fmap_t_ir" not in cache:
+                cache["fmap_t_ir"] = teacher(x_ir)
+            if "fmap_s_ir" not in cache or "fmap_s_ir_fake" not in cache:
+                was_training = student.training
+                student.eval()
+                cache["fmap_s_ir"] = student.former(x_ir)
+                cache["fmap_s_ir_fake"] = student.former(gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)))
+                student.train(was_training)
+    x_ir_fake = cache["x_ir_fake"].detach().to(x_rgb.dtype)
+    x_rgb_fake = cache["x_rgb_fake"].detach().to(x_rgb.dtype)
+
+    opt_d.zero_grad(set_to_none=True)
+    with _autocast(x_rgb, amp_dtype):
+        if cfg.joint_disc:
+            logits_real = gan.disc_ir(x_ir_g, cache["fmap_t_ir"].detach())
+            x_m, f_m = fake_set_m(x_ir_g, x_ir_fake, cache["fmap_s_ir"].detach(), cache["fmap_s_ir_fake"].detach())
+            logits_fake = gan.disc_ir(x_m, f_m)
+        else:
+            logits_real, logits_fake = gan.disc_ir(x_ir_g), gan.disc_ir(x_ir_fake)
+        terms = discriminator_loss(logits_real, logits_fake, cfg.gan.mode, prefix="d_ir")
+        terms.update(discriminator_loss(gan.disc_rgb(x_rgb_g), gan.disc_rgb(x_rgb_fake), cfg.gan.mode, prefix="d_rgb"))
+        loss = sum_terms(terms)
+    _optimise(loss, opt_d, scaler)
+    return StepTerms({k: float(v.detach()) for k, v in terms.items()}, cache)
+
+
+def train_step(models: TSGANModels, opt_g: torch.optim.Optimizer | None, opt_b: torch.optim.Optimizer,
+               opt_d: torch.optim.Optimizer | None, x_rgb: Tensor, x_ir: Tensor, labels: Tensor, cfg: TSGANConfig,
+               *, amp_dtype: torch.dtype | None = None,
+               scalers: Mapping[str, torch.amp.GradScaler] | None = None) -> dict[str, float]:
+    """One full step of Algorithm 1 (G, then backbone, then D); returns all
+    terms in one flat dict. ``scalers``: optional ``{"g", "b", "d"}`` GradScalers."""
+    scalers = scalers or {}
+    if not cfg.use_gan:
+        return dict(backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, amp_dtype=amp_dtype,
+                                  scaler=scalers.get("b")))
+    g = generator_step(models, opt_g, x_rgb, x_ir, cfg, amp_dtype=amp_dtype, scaler=scalers.get("g"))
+    b = backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, cache=g.cache, amp_dtype=amp_dtype,
+                      scaler=scalers.get("b"))
+    d = discriminator_step(models, opt_d, x_rgb, x_ir, cfg, cache={**g.cache, **b.cache}, amp_dtype=amp_dtype,
+                           scaler=scalers.get("d"))
+    return {**g, **b, **d}
+
+
+@dataclass
+class OptimConfig:
+    """The three optimisers of Algorithm 1: O_B (paper: Adam, lr 3.5e-4, weight
+    decay 5e-4) and O_G / O_D (PAPER_NOTES 5.5: Adam, lr 2e-4, betas (0.5, 0.999))."""
+
+    lr_backbone: float = 3.5e-4
+    weight_decay: float = 5e-4
+    lr_gan: float = 2e-4
+    betas_gan: tuple[float, float] = (0.5, 0.999)
+
+
+def make_optimizers(models: TSGANModels, cfg: OptimConfig | None = None) -> dict[str, torch.optim.Optimizer]:
+    """``{"b": O_B[, "g": O_G, "d": O_D]}`` for the student and the CycleGAN.
+    The teacher has no trainable parameters and is in none of them."""
+    cfg = cfg or OptimConfig()
+    opts = {"b": torch.optim.Adam([p for p in models.student.parameters() if p.requires_grad],
+                                  lr=cfg.lr_backbone, weight_decay=cfg.weight_decay)}
+    if models.cyclegan is not None:
+        opts["g"] = torch.optim.Adam(models.cyclegan.generator_parameters(), lr=cfg.lr_gan, betas=cfg.betas_gan)
+        opts["d"] = torch.optim.Adam(models.cyclegan.discriminator_parameters(), lr=cfg.lr_gan, betas=cfg.betas_gan)
+    return opts
+
+
+def run_steps(models: TSGANModels, optimizers: Mapping[str, torch.optim.Optimizer], batches: Iterable,
+              cfg: TSGANConfig, device: torch.device, max_steps: int, *, amp_dtype: torch.dtype | None = None,
+              on_step: Callable[[int, dict[str, float]], None] | None = None) -> list[dict[str, float]]:
+    """Run :func:`train_step` on ``(x_rgb, x_ir, labels)`` batches for
+    ``max_steps`` steps (re-iterating ``batches`` when it runs out); the short
+    loop of the notebooks. Returns one dict of terms per step (with ``step``)."""
+    models.student.train()
+    if models.cyclegan is not None:
+        models.cyclegan.train()
+    history: list[dict[str, float]] = []
+    while len(history) < max_steps:
+        n_before = len(history)
+        for x_rgb, x_ir, labels, *_ in batches:
+            terms = train_step(models, optimizers.get("g"), optimizers["b"], optimizers.get("d"),
+                               x_rgb.to(device), x_ir.to(device), labels.to(device), cfg, amp_dtype=amp_dtype)
+            history.append({"step": len(history), **terms})
+            if on_step is not None:
+                on_step(len(history) - 1, history[-1])
+            if len(history) >= max_steps:
+                break
+        if len(history) == n_before:
+            raise ValueError("the batch iterable is empty")
+    return history
