@@ -20,7 +20,7 @@ import torch
 
 from .datasets import read_image
 from .records import IR, RGB, Record
-from .transforms import IMAGENET_MEAN, IMAGENET_STD
+from ..models.convert import reid_to_unit
 
 
 def simple_embedding(records: Sequence[Record], size: tuple[int, int] = (32, 16)) -> np.ndarray:
@@ -35,33 +35,38 @@ def simple_embedding(records: Sequence[Record], size: tuple[int, int] = (32, 16)
     return out
 
 
+PAIR_TYPES = (("RGB-RGB", RGB, RGB), ("IR-IR", IR, IR), ("IR-RGB", IR, RGB))
+
+
+def _pair_masks(emb: np.ndarray, pids: Sequence[int], modalities: Sequence[str]):
+    """Distances, then ``(name, pair-type mask, same-identity mask)`` per pair
+    type (self-pairs excluded)."""
+    pids, mods = np.asarray(pids), np.asarray(modalities)
+    x = torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))
+    d = torch.cdist(x, x).numpy()
+    same = pids[:, None] == pids[None, :]
+    masks = []
+    for name, ma, mb in PAIR_TYPES:
+        block = np.outer(mods == ma, mods == mb)
+        if ma == mb:
+            block &= ~np.eye(len(pids), dtype=bool)
+        masks.append((name, block, same))
+    return d, masks
+
+
 def modality_gap_stats(emb: np.ndarray, pids: Sequence[int], modalities: Sequence[str]) -> pd.DataFrame:
     """Mean Euclidean distance of same- and different-identity pairs within RGB,
     within IR and across modalities, and their separation
     ``(mean_diff - mean_same) / std_diff`` (larger = identities easier to tell
     apart). One row per pair type."""
-    pids = np.asarray(pids)
-    mods = np.asarray(modalities)
-    x = torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))
-    d = torch.cdist(x, x).numpy()
-    same = pids[:, None] == pids[None, :]
+    d, masks = _pair_masks(emb, pids, modalities)
     rows = []
-    for name, ma, mb in (("RGB-RGB", RGB, RGB), ("IR-IR", IR, IR), ("IR-RGB", IR, RGB)):
-        block = np.outer(mods == ma, mods == mb)
-        if ma == mb:
-            block &= ~np.eye(len(pids), dtype=bool)
+    for name, block, same in masks:
         ds, dd = d[block & same], d[block & ~same]
         rows.append({"pairs": name, "same_id": float(ds.mean()), "different_id": float(dd.mean()),
                      "separation": float((dd.mean() - ds.mean()) / (dd.std() + 1e-12)),
                      "n_same": int(ds.size), "n_different": int(dd.size)})
     return pd.DataFrame(rows)
-
-
-def denormalize(x: torch.Tensor) -> torch.Tensor:
-    """ImageNet-normalised ``(..., 3, H, W)`` -> [0, 1] for display."""
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=x.device).view(3, 1, 1)
-    return (x * std + mean).clamp(0, 1)
 
 
 def identity_grid(records: Sequence[Record], pid: int, per_camera: int = 3, cameras=(1, 2, 3, 4, 5, 6)) -> plt.Figure:
@@ -90,7 +95,7 @@ def batch_grid(x_rgb: torch.Tensor, x_ir: torch.Tensor, labels: torch.Tensor, K:
         for k in range(K):
             for j, x in ((k, x_rgb), (K + k, x_ir)):
                 ax = axes[p, j]
-                ax.imshow(denormalize(x[p * K + k]).permute(1, 2, 0).cpu().numpy())
+                ax.imshow(reid_to_unit(x[p * K + k]).permute(1, 2, 0).cpu().numpy())
                 ax.set_xticks([])
                 ax.set_yticks([])
         axes[p, 0].set_ylabel(f"label {int(labels[p * K])}", fontsize=7)
@@ -102,14 +107,9 @@ def batch_grid(x_rgb: torch.Tensor, x_ir: torch.Tensor, labels: torch.Tensor, K:
 
 def gap_histograms(emb: np.ndarray, pids: Sequence[int], modalities: Sequence[str]) -> plt.Figure:
     """Histograms of same- vs different-identity distances per pair type."""
-    pids, mods = np.asarray(pids), np.asarray(modalities)
-    d = torch.cdist(torch.from_numpy(emb), torch.from_numpy(emb)).numpy()
-    same = pids[:, None] == pids[None, :]
+    d, masks = _pair_masks(emb, pids, modalities)
     fig, axes = plt.subplots(1, 3, figsize=(11, 3), sharey=False)
-    for ax, (name, ma, mb) in zip(axes, (("RGB-RGB", RGB, RGB), ("IR-IR", IR, IR), ("IR-RGB", IR, RGB))):
-        block = np.outer(mods == ma, mods == mb)
-        if ma == mb:
-            block &= ~np.eye(len(pids), dtype=bool)
+    for ax, (name, block, same) in zip(axes, masks):
         bins = np.linspace(d[block].min(), d[block].max(), 40)
         ax.hist(d[block & ~same], bins=bins, density=True, alpha=0.6, label="different id")
         ax.hist(d[block & same], bins=bins, density=True, alpha=0.6, label="same id")
