@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import torch
 from torch.utils.data import DataLoader
 
 from .datasets import CrossModalityTrainSet, ImageDataset, read_image
@@ -40,5 +41,9 @@ def build_train_loader(records, *, P: int = 8, K: int = 4, height: int = 288, wi
     :class:`CrossModalityIdentitySampler` (call ``set_epoch`` each epoch)."""
     ds = CrossModalityTrainSet(records, build_transform(True, height, width))
     sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed)
+    # A loader-owned generator: starting an epoch's iterator draws the workers'
+    # base seed from it, not from the global RNG the augmentations use, so a
+    # run resumed mid-epoch (workers=0) sees the same augmentations.
+    generator = torch.Generator().manual_seed(seed)
     return DataLoader(ds, batch_size=P * K, sampler=sampler, num_workers=workers, drop_last=True,
-                      pin_memory=pin_memory, persistent_workers=workers > 0)
+                      pin_memory=pin_memory, persistent_workers=workers > 0, generator=generator)

@@ -11,7 +11,8 @@ The sampler yields ``(i_rgb, i_ir)`` index pairs for
 ``batch_size=P*K`` turns P*K consecutive pairs into one batch. It runs in the
 main process, so DataLoader workers change nothing. It is reproducible: the
 draws of epoch ``e`` depend only on ``(seed, e)``; :meth:`state_dict` /
-:meth:`load_state_dict` carry the epoch for resuming.
+:meth:`load_state_dict` carry the epoch (and the batches of it already
+done, ``start_step``) for resuming.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class CrossModalityIdentitySampler(Sampler):
         self.pids = both
         self.num_rgb = len(rgb_pids)
         self.epoch = 0
+        self.start_step = 0  # batches of the current epoch to skip (resuming mid-epoch)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -53,14 +55,19 @@ class CrossModalityIdentitySampler(Sampler):
     def __len__(self) -> int:
         return self.steps_per_epoch * self.P * self.K
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        """Select the epoch whose batches the next iteration yields; skip its
+        first ``start_step`` batches (a run resumed mid-epoch)."""
+        if not 0 <= start_step <= self.steps_per_epoch:
+            raise ValueError(f"start_step must be in 0..{self.steps_per_epoch}, got {start_step}")
+        self.epoch, self.start_step = int(epoch), int(start_step)
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "seed": self.seed}
+        return {"epoch": self.epoch, "seed": self.seed, "start_step": self.start_step}
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.seed = int(state["epoch"]), int(state["seed"])
+        self.start_step = int(state.get("start_step", 0))
 
     def batches(self, epoch: int | None = None) -> list[list[tuple[int, int]]]:
         """All batches of an epoch as lists of ``(i_rgb, i_ir)`` pairs."""
@@ -82,5 +89,5 @@ class CrossModalityIdentitySampler(Sampler):
         return out
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        for batch in self.batches():
+        for batch in self.batches()[self.start_step:]:
             yield from batch

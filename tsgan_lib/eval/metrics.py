@@ -248,3 +248,22 @@ def cmc_at(result: dict, ranks: Sequence[int] = (1, 10, 20)) -> dict:
             raise ValueError(f"rank {r} is outside the CMC curve of length {len(cmc)} (raise max_rank)")
         out[f"R{r}"] = float(cmc[r - 1])
     return out
+
+
+def chance_rank1(q_pids, g_pids, q_camids=None, g_camids=None) -> float:
+    """Expected Rank-1 of a random ranking, as a fraction: the mean over valid
+    queries of (true matches / gallery size), both counted after the SYSU-MM01
+    location rule when camera ids are given (the first-ranked image's identity
+    decides Rank-1, also for the distinct-identity CMC). The floor any learnt
+    feature must clear."""
+    qp = _to_numpy(q_pids, "q_pids").reshape(-1)
+    gp = _to_numpy(g_pids, "g_pids").reshape(-1)
+    keep = np.ones((qp.size, gp.size), dtype=bool)
+    if q_camids is not None and g_camids is not None:
+        keep = ~sysu_location_rule(q_camids, g_camids)
+    matches = ((qp[:, None] == gp[None, :]) & keep).sum(1)
+    sizes = keep.sum(1)
+    valid = matches > 0
+    if not valid.any():
+        raise ValueError("no query has a true match in the gallery")
+    return float(np.mean(matches[valid] / sizes[valid]))

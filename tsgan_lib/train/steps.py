@@ -102,6 +102,12 @@ def _autocast(x: Tensor, amp_dtype: torch.dtype | None):
     return torch.autocast(device_type=x.device.type, dtype=amp_dtype)
 
 
+def _values(terms: Mapping[str, Tensor], as_float: bool) -> dict:
+    """Python floats (one host sync per term), or detached 0-d tensors that
+    stay on the device (the trainer sums them and syncs once per log interval)."""
+    return {k: float(v.detach()) if as_float else v.detach() for k, v in terms.items()}
+
+
 def _optimise(loss: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
     if scaler is None:
         loss.backward()
@@ -144,7 +150,7 @@ def _check(models: TSGANModels, cfg: TSGANConfig) -> None:
 
 def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor,
                    cfg: TSGANConfig, *, amp_dtype: torch.dtype | None = None,
-                   scaler: torch.amp.GradScaler | None = None) -> StepTerms:
+                   scaler: torch.amp.GradScaler | None = None, as_float: bool = True) -> StepTerms:
     """Algorithm 1, lines 1-2: update G_I and G_R with L_G (Eq. 7).
 
     ``x_rgb``, ``x_ir``: ImageNet-normalised batches (B, 3, H, W). The joint
@@ -169,13 +175,13 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
             terms["g_idt"] = cfg.gan.identity * identity_loss(x_rgb_g, gan.gen_rgb(x_rgb_g), x_ir_g, gan.gen_ir(x_ir_g))
         loss = sum_terms(terms)
     _optimise(loss, opt_g, scaler)
-    return StepTerms({k: float(v.detach()) for k, v in terms.items()},
-                     {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()})
+    return StepTerms(_values(terms, as_float), {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()})
 
 
 def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor, labels: Tensor,
                   cfg: TSGANConfig, *, cache: Mapping[str, Tensor] | None = None,
-                  amp_dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None) -> StepTerms:
+                  amp_dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None,
+                  as_float: bool = True) -> StepTerms:
     """Algorithm 1, lines 3-4: update the student with L_ReID + L_TS (Eq. 8, 16).
 
     ``labels`` (B,): the identity of each (X_R[i], X_I[i]) pair; X_I'[i]
@@ -232,13 +238,13 @@ def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tens
         cache["fmap_s_ir_fake"] = fmap_s_ir_fake.detach()
     if fmap_t_ir is not None:
         cache["fmap_t_ir"] = fmap_t_ir.detach()
-    return StepTerms({k: float(v.detach()) for k, v in terms.items()}, cache)
+    return StepTerms(_values(terms, as_float), cache)
 
 
 def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor,
                        cfg: TSGANConfig, *, cache: Mapping[str, Tensor] | None = None,
                        amp_dtype: torch.dtype | None = None,
-                       scaler: torch.amp.GradScaler | None = None) -> StepTerms:
+                       scaler: torch.amp.GradScaler | None = None, as_float: bool = True) -> StepTerms:
     """Algorithm 1, lines 5-7: update D_I (Eq. 2-5) and D_R.
 
     Joint D_I: real = (X_I, FE_T(X_I)), fake = the set M of Eq. (5) with the
@@ -282,24 +288,25 @@ def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb:
         terms.update(discriminator_loss(gan.disc_rgb(x_rgb_g), gan.disc_rgb(x_rgb_fake), cfg.gan.mode, prefix="d_rgb"))
         loss = sum_terms(terms)
     _optimise(loss, opt_d, scaler)
-    return StepTerms({k: float(v.detach()) for k, v in terms.items()}, cache)
+    return StepTerms(_values(terms, as_float), cache)
 
 
 def train_step(models: TSGANModels, opt_g: torch.optim.Optimizer | None, opt_b: torch.optim.Optimizer,
                opt_d: torch.optim.Optimizer | None, x_rgb: Tensor, x_ir: Tensor, labels: Tensor, cfg: TSGANConfig,
                *, amp_dtype: torch.dtype | None = None,
-               scalers: Mapping[str, torch.amp.GradScaler] | None = None) -> dict[str, float]:
+               scalers: Mapping[str, torch.amp.GradScaler] | None = None,
+               as_float: bool = True) -> dict[str, float]:
     """One full step of Algorithm 1 (G, then backbone, then D); returns all
-    terms in one flat dict. ``scalers``: optional ``{"g", "b", "d"}`` GradScalers."""
+    terms in one flat dict. ``scalers``: optional ``{"g", "b", "d"}`` GradScalers.
+    ``as_float=False``: values are detached device tensors (no host sync)."""
     scalers = scalers or {}
+    kw = {"amp_dtype": amp_dtype, "as_float": as_float}
     if not cfg.use_gan:
-        return dict(backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, amp_dtype=amp_dtype,
-                                  scaler=scalers.get("b")))
-    g = generator_step(models, opt_g, x_rgb, x_ir, cfg, amp_dtype=amp_dtype, scaler=scalers.get("g"))
-    b = backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, cache=g.cache, amp_dtype=amp_dtype,
-                      scaler=scalers.get("b"))
-    d = discriminator_step(models, opt_d, x_rgb, x_ir, cfg, cache={**g.cache, **b.cache}, amp_dtype=amp_dtype,
-                           scaler=scalers.get("d"))
+        return dict(backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, scaler=scalers.get("b"), **kw))
+    g = generator_step(models, opt_g, x_rgb, x_ir, cfg, scaler=scalers.get("g"), **kw)
+    b = backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, cache=g.cache, scaler=scalers.get("b"), **kw)
+    d = discriminator_step(models, opt_d, x_rgb, x_ir, cfg, cache={**g.cache, **b.cache}, scaler=scalers.get("d"),
+                           **kw)
     return {**g, **b, **d}
 
 
