@@ -5,7 +5,8 @@ only, so every read uses ``torch.load(..., weights_only=True)``. Writes are
 atomic: a temporary file in the same folder, flushed, then ``os.replace``,
 so an interrupted write leaves the previous checkpoint intact.
 
-- :func:`save_atomic` / :func:`load_weights` -- the two primitives.
+- :func:`save_atomic` / :func:`load_weights` -- the two primitives, and
+  :func:`write_text_atomic` for the run's JSON files.
 - :func:`rng_state` / :func:`set_rng_state` -- Python, NumPy and torch
   (CPU and CUDA) generators, as tensors.
 - :func:`save_backbone` / :func:`load_backbone` -- the final backbone-only
@@ -41,6 +42,16 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     finally:
         if tmp.exists():
             tmp.unlink()
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (JSON, a log) through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
     return path
 
 

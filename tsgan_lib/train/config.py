@@ -223,12 +223,9 @@ def config_from_namespace(namespace: dict[str, Any]) -> TrainConfig:
 
 
 def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    from .checkpoint import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(cfg.to_dict(), indent=2) + "\n")
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:

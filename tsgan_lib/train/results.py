@@ -35,7 +35,7 @@ from tsgan_lib.eval.protocol import labels, sysu_query_gallery
 from tsgan_lib.models import ReIDBackbone, build_backbone
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
-from .checkpoint import load_backbone
+from .checkpoint import load_backbone, write_text_atomic
 from .config import TrainConfig, load_config
 
 METRIC_NAMES = ("R1", "R10", "R20", "mAP", "mINP")
@@ -134,9 +134,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
         results.update({k: v for k, v in json.loads(info_file.read_text()).items() if k not in results})
     results["config"] = cfg.to_dict()
     if write:
-        tmp = run_dir / (RESULTS_FILE + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, run_dir / RESULTS_FILE)
+        write_text_atomic(run_dir / RESULTS_FILE, json.dumps(results, indent=2) + "\n")
     return results, df
 
 
@@ -145,7 +143,7 @@ def write_train_info(info, path: str | os.PathLike) -> None:
     d = dataclasses.asdict(info)
     d.pop("config", None)
     d = {k: (str(v) if isinstance(v, Path) else round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
-    Path(path).write_text(json.dumps(d, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(d, indent=2) + "\n")
 
 
 def load_results(run_dir: str | os.PathLike) -> dict:

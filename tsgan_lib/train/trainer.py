@@ -47,7 +47,7 @@ from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, Fro
                               ReIDBackbone, build_backbone)
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
-from .checkpoint import load_weights, rng_state, save_atomic, save_backbone, set_rng_state
+from .checkpoint import load_weights, rng_state, save_atomic, save_backbone, set_rng_state, write_text_atomic
 from .config import RUNTIME_FIELDS, TrainConfig, format_diff, load_config, save_config
 from .steps import OptimConfig, TSGANConfig, TSGANModels, make_optimizers, table2_config, train_step
 from .teacher import (ModalityBatches, TeacherConfig, load_teacher, lr_factor, pretrain_teacher, save_teacher,
@@ -173,9 +173,7 @@ def _truncate_log(path: Path, global_step: int) -> None:
         return
     keep = [line for line in path.read_text().splitlines()
             if line.strip() and json.loads(line).get("global_step", 0) <= global_step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(line + "\n" for line in keep))
 
 
 def clear_run(run_dir: str | os.PathLike) -> None:
