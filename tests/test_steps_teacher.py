@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -94,8 +98,8 @@ def test_modality_batches_picks_one_side_and_forwards_set_epoch():
     class Sampler:
         epoch = None
 
-        def set_epoch(self, e):
-            self.epoch = e
+        def set_epoch(self, e, start_step=0):
+            self.epoch, self.start_step = e, start_step
 
     class Loader(list):
         sampler = Sampler()
@@ -106,6 +110,83 @@ def test_modality_batches_picks_one_side_and_forwards_set_epoch():
     view.set_epoch(3)
     (x, labels), = list(view)
     assert loader.sampler.epoch == 3 and torch.equal(x, ir) and torch.equal(labels, y) and len(view) == 1
+    view.set_epoch(4, 7)  # resuming mid-epoch: the sampler skips the batches already done
+    assert (loader.sampler.epoch, loader.sampler.start_step) == (4, 7)
+    with pytest.raises(ValueError, match="start_step"):
+        ModalityBatches([(rgb, ir, y)], "ir").set_epoch(1, 2)  # a plain list cannot skip ahead
     assert torch.equal(next(iter(ModalityBatches(loader, "rgb")))[0], rgb)
     with pytest.raises(ValueError):
         ModalityBatches(loader, "thermal")
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
+    """Ctrl-C mid-epoch 2 writes a checkpoint; the second call resumes from it
+    and ends bit-identical to an uninterrupted pretraining (real loader,
+    random augmentations, so the RNG states must be restored too)."""
+    from tsgan_lib.data import build_train_loader, load_dataset
+    from tsgan_lib.train import ModalityBatches
+
+    dataset = load_dataset(None, num_ids=24, seed=0)
+    n = dataset.num_train_ids
+
+    def loader():
+        return build_train_loader(dataset.train, P=4, K=2, height=64, width=32, seed=0)
+
+    class InterruptAt(ModalityBatches):
+        def __init__(self, at: int) -> None:
+            super().__init__(loader(), "ir")
+            self.at, self.seen = at, 0
+
+        def __iter__(self):
+            for batch in super().__iter__():
+                self.seen += 1
+                if self.seen == self.at:
+                    os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+                yield batch
+
+    cfg = TeacherConfig(depth=18, pretrained=False, epochs=2, lr=1e-3, warmup_epochs=1, milestones=())
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    full, h_full = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu)
+    per_epoch = len(h_full) // 2
+    ckpt = tmp_path / "teacher_checkpoint.pt"
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_teacher(InterruptAt(per_epoch + 2), n, cfg, cpu, checkpoint_path=ckpt, log=_quiet)
+    state = torch.load(ckpt, weights_only=True)
+    assert state["progress"] == {"epoch": 1, "step_in_epoch": 2, "step": per_epoch + 2}
+    assert len(state["history"]) == per_epoch + 2
+
+    torch.manual_seed(123)  # whatever the caller's RNG, the checkpoint's states are restored
+    resumed, h = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu, checkpoint_path=ckpt, log=_quiet)
+    for k, v in full.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), f"{k} differs after resuming"
+    assert h == h_full
+    with pytest.raises(ValueError, match=r"another recipe \(lr: 0.001 -> 0.002\)"):
+        pretrain_teacher(ModalityBatches(loader(), "ir"), n, replace(cfg, lr=2e-3), cpu, checkpoint_path=ckpt)
+
+
+def test_pretraining_a_plain_loader_resumes_by_skipping_batches(tmp_path):
+    cfg = TeacherConfig(depth=18, pretrained=False, epochs=2, lr=1e-3, warmup_epochs=0, milestones=())
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    full, h_full = pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu)
+    ckpt = tmp_path / "c.pt"
+
+    def ctrl_c_after_epoch_1(epoch, history):
+        if epoch == 0:
+            os.kill(os.getpid(), signal.SIGINT)  # noticed after the next step: epoch 2, step 1
+
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, on_epoch_end=ctrl_c_after_epoch_1,
+                         checkpoint_path=ckpt, log=_quiet)
+    assert torch.load(ckpt, weights_only=True)["progress"] == {"epoch": 1, "step_in_epoch": 1, "step": 4}
+    resumed, h = pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, checkpoint_path=ckpt, log=_quiet)
+    assert h == h_full
+    for k, v in full.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k])

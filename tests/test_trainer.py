@@ -160,6 +160,7 @@ def test_run_folder_contents(full_run):
     for name in ("config.json", "metrics.jsonl", "teacher.pt", "checkpoint.pt", "backbone.pt", "loss_curves.png",
                  "train_info.json"):
         assert (run / name).is_file(), name
+    assert not (run / "teacher_checkpoint.pt").exists()  # the teacher's resumable state, gone once teacher.pt exists
     assert info.epochs_done == 2 and info.teacher_seconds > 0 and info.teacher_source == "pretrained in this run"
     assert (tmp / "teacher.pt").is_file()  # shared for later runs
     steps = read_metrics(run)

@@ -7,6 +7,7 @@ so an interrupted write leaves the previous checkpoint intact.
 
 - :func:`save_atomic` / :func:`load_weights` -- the two primitives, and
   :func:`write_text_atomic` for the run's JSON files.
+- :class:`StopRequest` -- Ctrl-C finishes the step and checkpoints before stopping.
 - :func:`rng_state` / :func:`set_rng_state` -- Python, NumPy and torch
   (CPU and CUDA) generators, as tensors.
 - :func:`save_backbone` / :func:`load_backbone` -- the final backbone-only
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,32 @@ import torch
 from tsgan_lib.models import ReIDBackbone, build_backbone
 
 BACKBONE_FILE = "backbone.pt"
+
+
+class StopRequest:
+    """A context in which SIGINT (Ctrl-C, Jupyter's interrupt) only sets ``requested``:
+    the training loop finishes its step, writes a checkpoint, then raises
+    ``KeyboardInterrupt``. A second SIGINT stops at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopRequest:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: no handler, Ctrl-C behaves as usual
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:

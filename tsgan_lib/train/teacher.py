@@ -14,10 +14,17 @@ A checkpoint is ``{"state_dict": ..., "config": {...}}`` written with
 training only the frozen former encoder is used
 (:class:`tsgan_lib.models.FrozenTeacher`). :func:`table3_query_gallery` is
 the single-modality query/gallery split used to check the teacher (Table III).
+
+Pretraining is resumable: given ``checkpoint_path``, :func:`pretrain_teacher`
+writes its full state there at every epoch end and on Ctrl-C, and picks it
+up when called again (tests/test_steps_teacher.py checks that an interrupted
+pretraining ends with the same weights as an uninterrupted one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import os
 import time
@@ -30,6 +37,8 @@ import torch
 from tsgan_lib.data.records import Record
 from tsgan_lib.losses import id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
+
+from .checkpoint import StopRequest, load_weights, rng_state, save_atomic, set_rng_state
 
 
 @dataclass
@@ -76,10 +85,15 @@ class ModalityBatches:
     def __len__(self) -> int:
         return len(self.loader)
 
-    def set_epoch(self, epoch: int) -> None:
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        """Forwarded to the sampler; ``start_step`` skips that many batches
+        (resuming mid-epoch), which needs a sampler that supports it."""
         sampler = getattr(self.loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
+            sampler.set_epoch(epoch, start_step) if start_step else sampler.set_epoch(epoch)
+        elif start_step:
+            raise ValueError("resuming mid-epoch needs a loader whose sampler has set_epoch(epoch, start_step) "
+                             "(tsgan_lib.data.build_train_loader's)")
 
     def __iter__(self):
         for x_rgb, x_ir, labels, *_ in self.loader:
@@ -88,7 +102,10 @@ class ModalityBatches:
 
 def pretrain_teacher(loader: Iterable, num_classes: int, cfg: TeacherConfig, device: torch.device,
                      model: ReIDBackbone | None = None,
-                     on_epoch_end: Callable[[int, list[dict]], None] | None = None) -> tuple[ReIDBackbone, list[dict]]:
+                     on_epoch_end: Callable[[int, list[dict]], None] | None = None, *,
+                     checkpoint_path: str | os.PathLike | None = None, amp_dtype: torch.dtype | None = None,
+                     channels_last: bool = False,
+                     log: Callable[[str], None] = print) -> tuple[ReIDBackbone, list[dict]]:
     """Train a strong-baseline backbone on single-modality batches.
 
     ``loader`` yields ``(images, pids, ...)`` with ImageNet-normalised images
@@ -97,37 +114,116 @@ def pretrain_teacher(loader: Iterable, num_classes: int, cfg: TeacherConfig, dev
     its ``set_epoch(epoch)`` is called when it has one.
     Returns the model (eval mode) and a per-step history of dicts with keys
     ``epoch, step, id, tri, total, acc, lr`` (``id``/``tri`` already weighted).
+
+    Long pretraining (120 epochs of ResNet-50 on SYSU-MM01) must survive an
+    interruption. With ``checkpoint_path`` the model, optimiser, scheduler,
+    scaler, history, loader position and RNG states are written there
+    atomically at every epoch end and when Ctrl-C arrives (the step in flight
+    finishes first, then ``KeyboardInterrupt`` is raised); called again with
+    the same path and recipe, pretraining resumes where it stopped. A loader
+    with ``set_epoch(epoch, start_step)`` (``ModalityBatches``) skips the
+    batches already done without loading them; any other loader is skipped
+    through. A checkpoint from another recipe is refused.
+
+    ``amp_dtype`` (``torch.bfloat16``/``torch.float16``, CUDA) runs the step
+    under autocast, fp16 with a GradScaler. Loss values stay on the device
+    during an epoch; the host synchronises once per epoch to fill the history.
     """
     model = (model or build_backbone(num_classes, cfg.depth, cfg.pretrained)).to(device)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if channels_last:
+        model = model.to(memory_format=fmt)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: lr_factor(e, cfg.warmup_epochs, cfg.warmup_start, cfg.milestones, cfg.gamma))
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    recipe = teacher_config_dict(cfg)
     history: list[dict] = []
-    step = 0
-    for epoch in range(cfg.epochs):
-        model.train()
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
-        for batch in loader:
-            images, pids = batch[0].to(device), batch[1].to(device)
-            out = model(images)
-            terms = {"id": cfg.lambda_id * id_loss(out["logits"], pids, cfg.label_smoothing),
-                     "tri": cfg.lambda_tri * triplet_loss(out["feat"], pids, cfg.margin)}
-            loss = sum_terms(terms)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            acc = (out["logits"].argmax(1) == pids).float().mean()
-            history.append({"epoch": epoch, "step": step, "id": float(terms["id"].detach()),
-                            "tri": float(terms["tri"].detach()), "total": float(loss.detach()),
-                            "acc": float(acc), "lr": optimizer.param_groups[0]["lr"]})
-            if not math.isfinite(history[-1]["total"]):
-                raise FloatingPointError(f"non-finite teacher loss at epoch {epoch}, step {step}: {history[-1]}")
-            step += 1
-        scheduler.step()
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, history)
+    epoch0, start0, step = 0, 0, 0
+    ckpt_path = Path(checkpoint_path) if checkpoint_path is not None else None
+    if ckpt_path is not None and ckpt_path.exists():
+        ckpt = load_weights(ckpt_path, device)
+        differ = {k: (ckpt["recipe"].get(k), v) for k, v in recipe.items() if ckpt["recipe"].get(k) != v}
+        if ckpt["num_classes"] != num_classes:
+            differ["num_classes"] = (ckpt["num_classes"], num_classes)
+        if differ:
+            lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in differ.items())
+            raise ValueError(f"{ckpt_path} holds a teacher pretraining with another recipe ({lines}); "
+                             "delete that file to start this one over")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        if scaler is not None and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+        history = list(ckpt["history"])
+        epoch0, start0, step = (int(ckpt["progress"][k]) for k in ("epoch", "step_in_epoch", "step"))
+        log(f"teacher: resuming from {ckpt_path} at epoch {epoch0 + 1}, step {start0}")
+
+    pending: list[tuple[int, int, float, torch.Tensor]] = []
+
+    def flush() -> None:
+        """Move the epoch's device-side loss values into ``history`` (one host sync)."""
+        if not pending:
+            return
+        values = torch.stack([v for *_, v in pending]).tolist()
+        for (epoch, i, lr, _), (l_id, l_tri, total, acc) in zip(pending, values):
+            row = {"epoch": epoch, "step": i, "id": l_id, "tri": l_tri, "total": total, "acc": acc, "lr": lr}
+            if not math.isfinite(total):
+                raise FloatingPointError(f"non-finite teacher loss at epoch {epoch}, step {i}: {row}")
+            history.append(row)
+        pending.clear()
+
+    def save(epoch: int, step_in_epoch: int) -> None:
+        flush()
+        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+                     "rng": rng_state(), "history": history, "recipe": recipe, "num_classes": num_classes,
+                     "progress": {"epoch": epoch, "step_in_epoch": step_in_epoch, "step": step}}, ckpt_path)
+
+    with StopRequest() if ckpt_path is not None else contextlib.nullcontext() as stop:
+        for epoch in range(epoch0, cfg.epochs):
+            model.train()
+            start = start0 if epoch == epoch0 else 0
+            if hasattr(loader, "set_epoch"):
+                loader.set_epoch(epoch, start) if start else loader.set_epoch(epoch)
+                batches = iter(loader)
+            else:
+                batches = itertools.islice(loader, start, None)
+            step_in_epoch = start
+            for batch in batches:
+                images = batch[0].to(device, non_blocking=True, memory_format=fmt)
+                pids = batch[1].to(device, non_blocking=True)
+                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                    out = model(images)
+                    terms = {"id": cfg.lambda_id * id_loss(out["logits"].float(), pids, cfg.label_smoothing),
+                             "tri": cfg.lambda_tri * triplet_loss(out["feat"].float(), pids, cfg.margin)}
+                    loss = sum_terms(terms)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                acc = (out["logits"].argmax(1) == pids).float().mean()
+                pending.append((epoch, step, optimizer.param_groups[0]["lr"],
+                                torch.stack([terms["id"].detach(), terms["tri"].detach(), loss.detach(), acc]).float()))
+                step += 1
+                step_in_epoch += 1
+                if stop is not None and stop.requested:
+                    save(epoch, step_in_epoch)
+                    log(f"\nteacher: interrupted; checkpoint written at epoch {epoch + 1}, step {step_in_epoch} "
+                        f"({ckpt_path}); run again to resume")
+                    raise KeyboardInterrupt
+            scheduler.step()
+            flush()
+            if ckpt_path is not None:
+                save(epoch + 1, 0)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, history)
     model.eval()
     return model, history
 
@@ -187,13 +283,16 @@ def load_or_pretrain_teacher(path: str | os.PathLike, make_loader: Callable[[], 
                              extra: dict | None = None) -> tuple[ReIDBackbone, dict]:
     """The teacher checkpoint at ``path`` when it exists (notebook 01 writes
     it); otherwise pretrain a teacher with ``cfg`` on ``make_loader()``'s IR
-    batches, save it there and return it. Returns ``(model, config)``;
+    batches, save it there and return it (an interrupted pretraining resumes
+    from ``<name>.partial.pt`` beside it). Returns ``(model, config)``;
     ``config["trained_here"]`` says which happened."""
     path = Path(path)
     if path.is_file():
         model, config = load_teacher(path, device)
         return model, {**config, "trained_here": False}
-    model, _ = pretrain_teacher(make_loader(), num_classes, cfg, device)
+    partial = path.with_name(path.stem + ".partial.pt")  # resumable pretraining (see pretrain_teacher)
+    model, _ = pretrain_teacher(make_loader(), num_classes, cfg, device, checkpoint_path=partial)
     save_teacher(path, model, {"modality": "ir", **teacher_config_dict(cfg), **(extra or {})})
+    partial.unlink(missing_ok=True)
     model, config = load_teacher(path, device)
     return model, {**config, "trained_here": True}

@@ -6,6 +6,7 @@ folder (``cfg.run_dir``) and leaves in it::
     config.json      the resolved configuration
     metrics.jsonl    one JSON line per logging interval ("kind": "step") and per epoch ("kind": "epoch")
     teacher.pt       the frozen teacher this run uses (a copy: resuming never picks up another one)
+    teacher_checkpoint.pt  only while the teacher is being pretrained (resumable; deleted once teacher.pt exists)
     checkpoint.pt    the last checkpoint: networks, optimisers, scheduler, scalers, sampler, RNG states
     backbone.pt      the final student alone, for testing (tsgan_lib.train.load_backbone)
     loss_curves.png  the loss terms over training
@@ -32,7 +33,6 @@ import math
 import os
 import resource
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +47,8 @@ from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, Fro
                               ReIDBackbone, build_backbone)
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
-from .checkpoint import load_weights, rng_state, save_atomic, save_backbone, set_rng_state, write_text_atomic
+from .checkpoint import (StopRequest, load_weights, rng_state, save_atomic, save_backbone, set_rng_state,
+                         write_text_atomic)
 from .config import RUNTIME_FIELDS, TrainConfig, format_diff, load_config, save_config
 from .steps import OptimConfig, TSGANConfig, TSGANModels, make_optimizers, table2_config, train_step
 from .teacher import (ModalityBatches, TeacherConfig, load_teacher, lr_factor, pretrain_teacher, save_teacher,
@@ -57,9 +58,10 @@ CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
 TEACHER_FILE = "teacher.pt"
+TEACHER_CHECKPOINT_FILE = "teacher_checkpoint.pt"  # a teacher pretraining in progress
 CURVES_FILE = "loss_curves.png"
-RUN_FILES = (CHECKPOINT_FILE, METRICS_FILE, CONFIG_FILE, TEACHER_FILE, "backbone.pt", CURVES_FILE, "results.json",
-             "train_info.json")
+RUN_FILES = (CHECKPOINT_FILE, TEACHER_CHECKPOINT_FILE, METRICS_FILE, CONFIG_FILE, TEACHER_FILE, "backbone.pt",
+             CURVES_FILE, "results.json", "train_info.json")
 
 
 # ---- configuration -> objects ----------------------------------------------------------------
@@ -137,30 +139,6 @@ class RunInfo:
     images_per_second: float
 
 
-class _StopRequest:
-    """SIGINT -> finish the step, checkpoint, then KeyboardInterrupt; a second SIGINT stops at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def _handler(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self) -> _StopRequest:
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        except ValueError:  # not the main thread: no handler, Ctrl-C behaves as usual
-            self._previous = None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
 def _peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -219,11 +197,15 @@ def load_or_train_teacher(cfg: TrainConfig, dataset, device: torch.device, run_d
     t0 = time.perf_counter()
     loader = build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
                                 workers=cfg.workers, seed=cfg.seed, pin_memory=device.type == "cuda")
-    model, history = pretrain_teacher(ModalityBatches(loader, "ir"), dataset.num_train_ids, recipe, device)
+    partial = run_dir / TEACHER_CHECKPOINT_FILE
+    model, history = pretrain_teacher(ModalityBatches(loader, "ir"), dataset.num_train_ids, recipe, device,
+                                      checkpoint_path=partial, amp_dtype=amp_dtype_for(cfg, device),
+                                      channels_last=device.type == "cuda" and cfg.channels_last, log=log)
     seconds = time.perf_counter() - t0
     extra = {"modality": "ir", "height": cfg.height, "width": cfg.width, **data_tag(cfg),
              **teacher_config_dict(recipe), "final_id_loss": history[-1]["id"] if history else None}
     save_teacher(own, model, extra)
+    partial.unlink(missing_ok=True)
     if shared is not None and not shared.exists():
         save_teacher(shared, model, extra)
         log(f"teacher saved to {shared} for later runs")
@@ -263,7 +245,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, dict], None] | None = Non
     run_dir = cfg.resolved_run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / CHECKPOINT_FILE
-    if ckpt_path.exists() and not cfg.resume:
+    if not cfg.resume and any((run_dir / name).exists() for name in (CHECKPOINT_FILE, TEACHER_CHECKPOINT_FILE)):
         log(f"resume=False: clearing the previous run in {run_dir}")
         clear_run(run_dir)
     if ckpt_path.exists():
@@ -347,7 +329,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, dict], None] | None = Non
     channels_last = device.type == "cuda" and cfg.channels_last
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     images_per_step = 2 * cfg.P * cfg.K
-    stop = _StopRequest()
+    stop = StopRequest()
     try:
         with stop:
             for epoch in range(state["epoch"], cfg.epochs):
