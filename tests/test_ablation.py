@@ -37,7 +37,8 @@ def test_verdict_names_the_ordering_and_the_noise():
                           "od_all_ts": [6.0, 7.0, 8.0], "jd_all_ts": [7.0, 8.0, 9.0]})
     text = verdict_text(paper_order)
     assert "it **holds**" in text and "TS-GAN_JD^allTS +3.0 ± 0.0 (ahead on 3 of 3 seeds)" in text
-    assert "Differences larger than two standard errors: TS-GAN_OD^singleTS, TS-GAN_OD^allTS, TS-GAN_JD^allTS" in text
+    assert "significance test): TS-GAN_OD^singleTS, TS-GAN_OD^allTS, TS-GAN_JD^allTS." in text
+    assert "best row's mean all-search R1 is 8.0, 3.2× chance (2.5); the untrained backbone gives 3.0." in text
 
     noisy = _frame({"backbone": [4.0, 6.0, 5.0], "od_single_ts": [6.0, 4.0, 5.5],
                     "od_all_ts": [5.0, 5.0, 4.0], "jd_all_ts": [3.0, 7.0, 4.5]})

@@ -103,10 +103,15 @@ def verdict_text(df: pd.DataFrame) -> str:
             clear.append(ROW_NAMES[r["variant"]])
     text += (" Against the backbone trained with the same seed, all-search R1 changes by " + "; ".join(parts) + ".")
     if clear:
-        text += (" Differences larger than two standard errors: " + ", ".join(clear) + ".")
+        text += (" Differences larger than two standard errors (a rough screen: with so few seeds it is not a "
+                 "significance test): " + ", ".join(clear) + ".")
     else:
         text += (" No row differs from the backbone by more than two standard errors over seeds: with these seeds "
                  "the runs cannot tell the variants apart.")
+    if {"chance_R1", "untrained_R1"} <= set(df.columns):
+        chance = df["chance_R1"].mean()
+        text += (f" For scale: the best row's mean all-search R1 is {best.iloc[0]:.1f}, {best.iloc[0] / chance:.1f}× "
+                 f"chance ({chance:.1f}); the untrained backbone gives {df['untrained_R1'].mean():.1f}.")
     return text
 
 
