@@ -56,7 +56,8 @@ def collect(results: dict[tuple[str, int], dict]) -> pd.DataFrame:
     for (variant, seed), r in results.items():
         row = {"variant": variant, "seed": seed, "epochs": r.get("epochs"), "train_seconds": r.get("train_seconds"),
                "teacher_seconds": r.get("teacher_seconds"), "eval_seconds": r.get("eval_seconds"),
-               "chance_R1": r["chance_R1"], "untrained_R1": r["untrained"]["all_single"]["R1"]}
+               "chance_R1": r["chance_R1"], "untrained_R1": r["untrained"]["all_single"]["R1"],
+               "chance_indoor_R1": r.get("chance", {}).get("indoor_single", float("nan"))}
         for key, _ in SETTINGS:
             for m in METRICS:
                 row[f"{key}.{m}"] = r["metrics"][key][m]
@@ -172,9 +173,11 @@ def figure(df: pd.DataFrame, path: Path) -> None:
             ax.scatter(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, color="k", s=12, zorder=3)
         if key == "all_single":
             ax.axhline(df["untrained_R1"].mean(), color="grey", ls=":", label="untrained backbone")
-            ax.axhline(df["chance_R1"].mean(), color="r", ls="--", label="chance")
-            ax.legend(fontsize=8)
-        ax.set_xticks(range(len(ROWS)), [ROW_NAMES[v] for v in ROWS], fontsize=8)
+        chance = df["chance_R1" if key == "all_single" else "chance_indoor_R1"].mean()
+        if np.isfinite(chance):
+            ax.axhline(chance, color="r", ls="--", label="chance")
+        ax.legend(fontsize=8, loc="lower right")
+        ax.set_xticks(range(len(ROWS)), [ROW_NAMES[v].replace("_", "\n", 1) for v in ROWS], fontsize=8)
         ax.set_ylabel("Rank-1 (%)")
         ax.set_title(f"{name}, single-shot (bars: mean ± std over seeds; dots: seeds)", fontsize=9)
     fig.tight_layout()
