@@ -56,6 +56,11 @@ class StopRequest:
             signal.signal(signal.SIGINT, self._previous)
 
 
+def describe_changes(differ: dict[str, tuple[Any, Any]]) -> str:
+    """``{"lr": (0.001, 0.002)}`` -> ``"lr: 0.001 -> 0.002"``: what a resume refuses, field by field."""
+    return ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in differ.items())
+
+
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to ``path`` through a temporary file and a rename."""
     path = Path(path)

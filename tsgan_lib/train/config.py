@@ -151,10 +151,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "the values") -> TrainConfig:
         """Build from a mapping; unknown keys raise ``ValueError`` naming ``source``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"{source}: unknown TrainConfig field(s) {unknown}; known fields: {sorted(names)}")
+        _check_field_names(values, source)
         return cls(**values)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -169,6 +166,13 @@ class TrainConfig:
     @property
     def resolved_run_dir(self) -> Path:
         return resolve_path(self.run_dir)
+
+
+def _check_field_names(values: dict[str, Any], source: str) -> None:
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"{source}: unknown TrainConfig field(s) {unknown}; known fields: {sorted(names)}")
 
 
 def preset_path(name: str | os.PathLike) -> Path:
@@ -191,10 +195,7 @@ def read_preset(name: str | os.PathLike) -> dict[str, Any]:
     values = yaml.safe_load(path.read_text()) or {}
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of TrainConfig fields, got {type(values).__name__}")
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(f"{path}: unknown TrainConfig field(s) {unknown}")
+    _check_field_names(values, str(path))
     return values
 
 

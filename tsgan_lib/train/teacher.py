@@ -38,7 +38,9 @@ from tsgan_lib.data.records import Record
 from tsgan_lib.losses import id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
 
-from .checkpoint import StopRequest, load_weights, rng_state, save_atomic, set_rng_state
+from .checkpoint import (StopRequest, describe_changes, load_weights, rng_state, save_atomic,
+                         set_rng_state)
+from .steps import _autocast, _optimise
 
 
 @dataclass
@@ -148,8 +150,8 @@ def pretrain_teacher(loader: Iterable, num_classes: int, cfg: TeacherConfig, dev
         if ckpt["num_classes"] != num_classes:
             differ["num_classes"] = (ckpt["num_classes"], num_classes)
         if differ:
-            lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in differ.items())
-            raise ValueError(f"{ckpt_path} holds a teacher pretraining with another recipe ({lines}); "
+            raise ValueError(f"{ckpt_path} holds a teacher pretraining with another recipe "
+                             f"({describe_changes(differ)}); "
                              "delete that file to start this one over")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -195,19 +197,13 @@ def pretrain_teacher(loader: Iterable, num_classes: int, cfg: TeacherConfig, dev
             for batch in batches:
                 images = batch[0].to(device, non_blocking=True, memory_format=fmt)
                 pids = batch[1].to(device, non_blocking=True)
-                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                with _autocast(images, amp_dtype):
                     out = model(images)
                     terms = {"id": cfg.lambda_id * id_loss(out["logits"].float(), pids, cfg.label_smoothing),
                              "tri": cfg.lambda_tri * triplet_loss(out["feat"].float(), pids, cfg.margin)}
                     loss = sum_terms(terms)
                 optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
+                _optimise(loss, optimizer, scaler)
                 acc = (out["logits"].argmax(1) == pids).float().mean()
                 pending.append((epoch, step, optimizer.param_groups[0]["lr"],
                                 torch.stack([terms["id"].detach(), terms["tri"].detach(), loss.detach(), acc]).float()))

@@ -47,8 +47,8 @@ from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, Fro
                               ReIDBackbone, build_backbone)
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
-from .checkpoint import (StopRequest, load_weights, rng_state, save_atomic, save_backbone, set_rng_state,
-                         write_text_atomic)
+from .checkpoint import (StopRequest, describe_changes, load_weights, rng_state, save_atomic, save_backbone,
+                         set_rng_state, write_text_atomic)
 from .config import RUNTIME_FIELDS, TrainConfig, format_diff, load_config, save_config
 from .steps import OptimConfig, TSGANConfig, TSGANModels, make_optimizers, table2_config, train_step
 from .teacher import (ModalityBatches, TeacherConfig, load_teacher, lr_factor, pretrain_teacher, save_teacher,
@@ -165,8 +165,8 @@ def clear_run(run_dir: str | os.PathLike) -> None:
 def _check_resumable(saved: TrainConfig, cfg: TrainConfig, run_dir: Path) -> None:
     differ = {k: v for k, v in cfg.diff(saved).items() if k not in RUNTIME_FIELDS}
     if differ:
-        lines = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in differ.items())
-        raise ValueError(f"{run_dir} holds a run with other settings ({lines}); resuming would mix two runs. "
+        raise ValueError(f"{run_dir} holds a run with other settings ({describe_changes(differ)}); "
+                         "resuming would mix two runs. "
                          "Use another run_dir, or resume=False to start this one over.")
 
 
