@@ -67,6 +67,19 @@ def test_transforms_shapes():
         build_transform(False, 0, 10)
 
 
+def test_crop_padding_scales_with_the_width():
+    from torchvision import transforms as T
+
+    from tsgan_lib.data import default_pad
+    # the paper's 10 px at 288x144, the same fraction of a smaller input's width
+    assert [default_pad(w) for w in (144, 128, 64, 48, 32)] == [10, 9, 4, 3, 2]
+    pads = lambda tf: [t.padding for t in tf.transforms if isinstance(t, T.Pad)]
+    assert pads(build_transform(True, 64, 32)) == [2] and pads(build_transform(True, 288, 144)) == [10]
+    assert pads(build_transform(True, 64, 32, pad=0)) == [0] and pads(build_transform(False, 64, 32)) == []
+    with pytest.raises(ValueError, match="pad must be a non-negative"):
+        build_transform(True, 64, 32, pad=-1)
+
+
 def test_loader_with_workers_and_pickle(tmp_path):
     root = make_synthetic_sysu(tmp_path / "syn", num_ids=16, images_per_camera=(2, 2))
     ds = load_sysu(root)

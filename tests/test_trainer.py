@@ -19,7 +19,8 @@ from tsgan_lib.eval.metrics import chance_rank1
 from tsgan_lib.train import (TrainConfig, evaluate_run, load_backbone, load_weights, config_from_namespace,
                              read_metrics, read_preset, save_atomic, train)
 from tsgan_lib.train.checkpoint import rng_state, set_rng_state
-from tsgan_lib.train.trainer import amp_dtype_for, needs_teacher, step_config
+from tsgan_lib.train.config import load_config
+from tsgan_lib.train.trainer import amp_dtype_for, needs_teacher, step_config, teacher_mismatch
 from tsgan_lib.utils import REPO_ROOT as PARAMS_DIR_PARENT
 
 
@@ -56,7 +57,8 @@ def test_config_defaults_are_the_papers():
 
 @pytest.mark.parametrize("field,value,words", [("variant", "jd", "variant"), ("depth", 101, "depth"),
                                                ("height", 100, "multiples of 16"), ("P", 1, "P"),
-                                               ("amp", "fp8", "amp"), ("eval_shots", (3,), "eval_shots")])
+                                               ("amp", "fp8", "amp"), ("eval_shots", (3,), "eval_shots"),
+                                               ("pad", -2, "pad")])
 def test_config_rejects_bad_values_naming_the_field(field, value, words):
     with pytest.raises(ValueError, match=words):
         TrainConfig(**{field: value})
@@ -68,6 +70,20 @@ def test_config_roundtrip_and_diff():
     assert c.diff() == {"epochs": (120, 3), "milestones": ([40, 70], [1, 2])}
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+def test_crop_padding_field_and_configs_saved_before_it(tmp_path):
+    assert TrainConfig().crop_pad == 10 and TrainConfig(height=64, width=32).crop_pad == 2
+    assert TrainConfig(height=64, width=32, pad=5).crop_pad == 5
+    old = TrainConfig(height=64, width=32).to_dict()
+    del old["pad"]  # a config.json written before the field existed: those runs used 10 px
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert load_config(tmp_path / "config.json").crop_pad == 10
+    cfg = TrainConfig(height=64, width=32)
+    saved = {"depth": 50, "num_classes": 7, "height": 64, "width": 32, "data": "synthetic", "num_ids": 160,
+             "data_seed": 0}
+    assert "crop padding 10 px, this run needs 2" in teacher_mismatch(saved, cfg, 7)
+    assert teacher_mismatch({**saved, "pad": 2}, cfg, 7) is None
 
 
 def test_variants_map_to_table2_and_teacher_needs():
@@ -257,6 +273,7 @@ def test_every_preset_is_a_valid_config_and_sysu_rows_carry_the_paper_settings()
             (50, True, 288, 144, 8, 4, 120)
         syn = load_preset(f"synthetic_{variant}")
         assert syn.data_root is None and syn.variant == variant
+        assert (sysu.crop_pad, syn.crop_pad) == (10, 2)  # the paper's 10 px at 144 wide; 2 px at 64x32
     demo = load_preset("demo")
     assert demo.variant == "jd_all_ts" and demo.run_dir == "runs/demo"
     assert demo.diff(load_preset("synthetic_jd_all_ts")).keys() == {"run_dir", "params"}
@@ -272,8 +289,8 @@ def test_notebook_04_parameters_default_to_the_demo_preset():
         assert isinstance(node, ast.AnnAssign), "the parameters cell holds typed assignments only"
         namespace[node.target.id] = ast.literal_eval(node.value)
     assert namespace["params"] == "demo"
-    for name in ("data_root", "variant", "depth", "height", "width", "P", "K", "epochs", "device", "amp", "workers",
-                 "threads", "seed", "run_dir"):
+    for name in ("data_root", "variant", "depth", "height", "width", "P", "K", "pad", "epochs", "device", "amp",
+                 "workers", "threads", "seed", "run_dir"):
         assert name in namespace and namespace[name] is None, name
     cfg = config_from_namespace(namespace)
     assert cfg.run_dir == "runs/demo" and cfg.variant == "jd_all_ts" and cfg.data_root is None

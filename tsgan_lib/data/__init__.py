@@ -14,11 +14,11 @@ from .regdb import RegDB, load_regdb
 from .sampler import CrossModalityIdentitySampler
 from .synthetic import make_synthetic_sysu, synthetic_sysu_root
 from .sysu import SYSUMM01, load_sysu
-from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform
+from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pad
 
 __all__ = [
     "DatasetError", "Record", "RGB", "IR", "SYSUMM01", "load_sysu", "RegDB", "load_regdb",
-    "make_synthetic_sysu", "synthetic_sysu_root", "build_transform", "IMAGENET_MEAN", "IMAGENET_STD",
+    "make_synthetic_sysu", "synthetic_sysu_root", "build_transform", "default_pad", "IMAGENET_MEAN", "IMAGENET_STD",
     "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
     "load_dataset", "build_train_loader",
 ]
@@ -35,11 +35,14 @@ def load_dataset(data_root: str | os.PathLike | None = None, *, hold_out_val: bo
 
 
 def build_train_loader(records, *, P: int = 8, K: int = 4, height: int = 288, width: int = 144,
-                       workers: int = 0, seed: int = 0, pin_memory: bool = False) -> DataLoader:
+                       pad: int | None = None, workers: int = 0, seed: int = 0,
+                       pin_memory: bool = False) -> DataLoader:
     """Training batches ``(x_rgb, x_ir, labels)`` of P ids x K pairs from
-    training records (labels 0..N-1). ``loader.sampler`` is the
-    :class:`CrossModalityIdentitySampler` (call ``set_epoch`` each epoch)."""
-    ds = CrossModalityTrainSet(records, build_transform(True, height, width))
+    training records (labels 0..N-1). ``pad``: random-crop padding in pixels
+    (``None``: :func:`~tsgan_lib.data.transforms.default_pad`, scaled to the width).
+    ``loader.sampler`` is the :class:`CrossModalityIdentitySampler` (call
+    ``set_epoch`` each epoch)."""
+    ds = CrossModalityTrainSet(records, build_transform(True, height, width, pad))
     sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed)
     # A loader-owned generator: starting an epoch's iterator draws the workers'
     # base seed from it, not from the global RNG the augmentations use, so a

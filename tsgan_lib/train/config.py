@@ -51,6 +51,7 @@ class TrainConfig:
     width: int = 144                  # input width
     P: int = 8                        # identities per batch
     K: int = 4                        # (RGB, IR) pairs per identity
+    pad: int | None = None            # random-crop padding in px; None = 10 px at 144 wide, scaled to width
     workers: int = 0                  # DataLoader worker processes
     # model
     variant: str = "jd_all_ts"        # Table II row: backbone | od_single_ts | od_all_ts | jd_all_ts
@@ -132,6 +133,8 @@ class TrainConfig:
         if self.height % 16 or self.width % 16:
             raise ValueError(f"TrainConfig.height x width = {self.height}x{self.width}: expected multiples of 16 "
                              "(the joint discriminator aligns the image with the stride-16 feature map)")
+        if self.pad is not None and int(self.pad) < 0:
+            raise bad("pad", "None (10 px at 144 wide, scaled to the width) or a non-negative number of pixels")
         if self.P < 2:
             raise bad("P", "at least 2 (the triplet loss needs negatives)")
         for name in ("epochs", "teacher_epochs", "workers", "threads", "checkpoint_every", "warmup_epochs",
@@ -162,6 +165,13 @@ class TrainConfig:
         (``other`` defaults to ``TrainConfig()``, the paper's settings)."""
         a, b = (other or TrainConfig()).to_dict(), self.to_dict()
         return {k: (a[k], b[k]) for k in b if a[k] != b[k]}
+
+    @property
+    def crop_pad(self) -> int:
+        """The random-crop padding this run uses (``pad``, or the paper's scaled to ``width``)."""
+        from tsgan_lib.data.transforms import default_pad
+
+        return default_pad(self.width) if self.pad is None else int(self.pad)
 
     @property
     def resolved_run_dir(self) -> Path:
@@ -230,8 +240,13 @@ def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
+    """A saved ``config.json``. One written before ``pad`` existed used 10 px
+    whatever the input size, so it reads as ``pad=10`` (and does not resume
+    as a run with the scaled default)."""
     path = Path(path)
-    return TrainConfig.from_dict(json.loads(path.read_text()), str(path))
+    values = json.loads(path.read_text())
+    values.setdefault("pad", 10)
+    return TrainConfig.from_dict(values, str(path))
 
 
 def format_diff(cfg: TrainConfig, other: TrainConfig | None = None) -> str:

@@ -117,6 +117,8 @@ def teacher_mismatch(config: dict, cfg: TrainConfig, num_classes: int) -> str | 
             return f"{key}={config[key]!r}, this run needs {value!r}"
     if "data" not in config:
         return "it does not record which data it was trained on"
+    if config.get("pad") != cfg.crop_pad:  # teachers saved before the padding was recorded used 10 px
+        return f"crop padding {config.get('pad', 10)!r} px, this run needs {cfg.crop_pad}"
     return None
 
 
@@ -196,13 +198,14 @@ def load_or_train_teacher(cfg: TrainConfig, dataset, device: torch.device, run_d
     log(f"teacher phase: {why}; pretraining an IR teacher ({recipe.epochs} epochs, depth {recipe.depth})")
     t0 = time.perf_counter()
     loader = build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
-                                workers=cfg.workers, seed=cfg.seed, pin_memory=device.type == "cuda")
+                                pad=cfg.crop_pad, workers=cfg.workers, seed=cfg.seed,
+                                pin_memory=device.type == "cuda")
     partial = run_dir / TEACHER_CHECKPOINT_FILE
     model, history = pretrain_teacher(ModalityBatches(loader, "ir"), dataset.num_train_ids, recipe, device,
                                       checkpoint_path=partial, amp_dtype=amp_dtype_for(cfg, device),
                                       channels_last=device.type == "cuda" and cfg.channels_last, log=log)
     seconds = time.perf_counter() - t0
-    extra = {"modality": "ir", "height": cfg.height, "width": cfg.width, **data_tag(cfg),
+    extra = {"modality": "ir", "height": cfg.height, "width": cfg.width, "pad": cfg.crop_pad, **data_tag(cfg),
              **teacher_config_dict(recipe), "final_id_loss": history[-1]["id"] if history else None}
     save_teacher(own, model, extra)
     partial.unlink(missing_ok=True)
@@ -274,7 +277,8 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, dict], None] | None = Non
         optimizers["b"], lambda e: lr_factor(e, cfg.warmup_epochs, cfg.warmup_start, cfg.milestones, cfg.gamma))
     scalers = ({k: torch.amp.GradScaler("cuda") for k in optimizers} if amp_dtype == torch.float16 else {})
     loader = build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
-                                workers=cfg.workers, seed=cfg.seed, pin_memory=device.type == "cuda")
+                                pad=cfg.crop_pad, workers=cfg.workers, seed=cfg.seed,
+                                pin_memory=device.type == "cuda")
     sampler = loader.sampler
     steps_per_epoch = sampler.steps_per_epoch
     s_cfg = step_config(cfg)
