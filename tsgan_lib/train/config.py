@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tsgan_lib.data.transforms import default_pad
 from tsgan_lib.utils import REPO_ROOT, resolve_path
 
 from .steps import TABLE2_VARIANTS
 
 PARAMS_DIR = REPO_ROOT / "params"
+LEGACY_PAD = 10  # the crop padding of configs and teachers saved before `pad` existed (10 px at any size)
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
 
 # Fields that do not change what is trained: they may differ when a run resumes.
@@ -169,8 +171,6 @@ class TrainConfig:
     @property
     def crop_pad(self) -> int:
         """The random-crop padding this run uses (``pad``, or the paper's scaled to ``width``)."""
-        from tsgan_lib.data.transforms import default_pad
-
         return default_pad(self.width) if self.pad is None else int(self.pad)
 
     @property
@@ -245,7 +245,7 @@ def load_config(path: str | os.PathLike) -> TrainConfig:
     as a run with the scaled default)."""
     path = Path(path)
     values = json.loads(path.read_text())
-    values.setdefault("pad", 10)
+    values.setdefault("pad", LEGACY_PAD)
     return TrainConfig.from_dict(values, str(path))
 
 

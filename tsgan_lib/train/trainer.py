@@ -49,7 +49,7 @@ from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
 from .checkpoint import (StopRequest, describe_changes, load_weights, rng_state, save_atomic, save_backbone,
                          set_rng_state, write_text_atomic)
-from .config import RUNTIME_FIELDS, TrainConfig, format_diff, load_config, save_config
+from .config import LEGACY_PAD, RUNTIME_FIELDS, TrainConfig, format_diff, load_config, save_config
 from .steps import OptimConfig, TSGANConfig, TSGANModels, make_optimizers, table2_config, train_step
 from .teacher import (ModalityBatches, TeacherConfig, load_teacher, lr_factor, pretrain_teacher, save_teacher,
                       teacher_config_dict)
@@ -109,6 +109,12 @@ def data_tag(cfg: TrainConfig) -> dict[str, Any]:
     return {"data": str(resolve_path(cfg.data_root))}
 
 
+def train_loader(cfg: TrainConfig, dataset, device: torch.device):
+    """The paired P x K loader of this run (the teacher phase and Algorithm 1 share its recipe)."""
+    return build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
+                              pad=cfg.crop_pad, workers=cfg.workers, seed=cfg.seed, pin_memory=device.type == "cuda")
+
+
 def teacher_mismatch(config: dict, cfg: TrainConfig, num_classes: int) -> str | None:
     """Why a saved teacher does not fit this run (``None`` if it does)."""
     want = {"depth": cfg.depth, "num_classes": num_classes, "height": cfg.height, "width": cfg.width, **data_tag(cfg)}
@@ -117,8 +123,9 @@ def teacher_mismatch(config: dict, cfg: TrainConfig, num_classes: int) -> str | 
             return f"{key}={config[key]!r}, this run needs {value!r}"
     if "data" not in config:
         return "it does not record which data it was trained on"
-    if config.get("pad") != cfg.crop_pad:  # teachers saved before the padding was recorded used 10 px
-        return f"crop padding {config.get('pad', 10)!r} px, this run needs {cfg.crop_pad}"
+    pad = config.get("pad", LEGACY_PAD)
+    if pad != cfg.crop_pad:
+        return f"crop padding {pad!r} px, this run needs {cfg.crop_pad}"
     return None
 
 
@@ -197,9 +204,7 @@ def load_or_train_teacher(cfg: TrainConfig, dataset, device: torch.device, run_d
     recipe = teacher_recipe(cfg)
     log(f"teacher phase: {why}; pretraining an IR teacher ({recipe.epochs} epochs, depth {recipe.depth})")
     t0 = time.perf_counter()
-    loader = build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
-                                pad=cfg.crop_pad, workers=cfg.workers, seed=cfg.seed,
-                                pin_memory=device.type == "cuda")
+    loader = train_loader(cfg, dataset, device)
     partial = run_dir / TEACHER_CHECKPOINT_FILE
     model, history = pretrain_teacher(ModalityBatches(loader, "ir"), dataset.num_train_ids, recipe, device,
                                       checkpoint_path=partial, amp_dtype=amp_dtype_for(cfg, device),
@@ -276,9 +281,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, dict], None] | None = Non
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizers["b"], lambda e: lr_factor(e, cfg.warmup_epochs, cfg.warmup_start, cfg.milestones, cfg.gamma))
     scalers = ({k: torch.amp.GradScaler("cuda") for k in optimizers} if amp_dtype == torch.float16 else {})
-    loader = build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
-                                pad=cfg.crop_pad, workers=cfg.workers, seed=cfg.seed,
-                                pin_memory=device.type == "cuda")
+    loader = train_loader(cfg, dataset, device)
     sampler = loader.sampler
     steps_per_epoch = sampler.steps_per_epoch
     s_cfg = step_config(cfg)
