@@ -13,6 +13,12 @@ main process, so DataLoader workers change nothing. It is reproducible: the
 draws of epoch ``e`` depend only on ``(seed, e)``; :meth:`state_dict` /
 :meth:`load_state_dict` carry the epoch (and the batches of it already
 done, ``start_step``) for resuming.
+
+Several processes (DDP, ``rank`` / ``world_size``): every process draws the
+same global batches of ``world_size x P`` identities (same seed) and takes its
+own slice of P, so no identity is on two processes in one step and together
+they cover the epoch once; an epoch has ``ceil(#RGB / (world_size x P x K))``
+steps. With one process this is the plain sampler.
 """
 
 from __future__ import annotations
@@ -27,10 +33,14 @@ from torch.utils.data import Sampler
 
 
 class CrossModalityIdentitySampler(Sampler):
-    def __init__(self, rgb_pids: Sequence[int], ir_pids: Sequence[int], P: int = 8, K: int = 4, seed: int = 0):
+    def __init__(self, rgb_pids: Sequence[int], ir_pids: Sequence[int], P: int = 8, K: int = 4, seed: int = 0,
+                 rank: int = 0, world_size: int = 1):
         if P < 2 or K < 1:
             raise ValueError(f"P must be >= 2 (the triplet loss needs negatives) and K >= 1; got P={P}, K={K}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in 0..world_size-1, got rank={rank}, world_size={world_size}")
         self.P, self.K, self.seed = P, K, seed
+        self.rank, self.world_size = rank, world_size
         self.rgb_by_pid: dict[int, list[int]] = defaultdict(list)
         self.ir_by_pid: dict[int, list[int]] = defaultdict(list)
         for i, p in enumerate(rgb_pids):
@@ -41,8 +51,9 @@ class CrossModalityIdentitySampler(Sampler):
         dropped = len(set(self.rgb_by_pid) | set(self.ir_by_pid)) - len(both)
         if dropped:
             warnings.warn(f"CrossModalityIdentitySampler: {dropped} identities lack one modality and are skipped")
-        if len(both) < P:
-            raise ValueError(f"P={P} identities per batch, but only {len(both)} identities have both RGB and IR images")
+        if len(both) < P * world_size:
+            raise ValueError(f"P={P} identities per batch{f' on each of {world_size} processes' if world_size > 1 else ''}, "
+                             f"but only {len(both)} identities have both RGB and IR images")
         self.pids = both
         self.num_rgb = len(rgb_pids)
         self.epoch = 0
@@ -50,7 +61,7 @@ class CrossModalityIdentitySampler(Sampler):
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(self.num_rgb / (self.P * self.K))
+        return math.ceil(self.num_rgb / (self.world_size * self.P * self.K))
 
     def __len__(self) -> int:
         return self.steps_per_epoch * self.P * self.K
@@ -70,22 +81,24 @@ class CrossModalityIdentitySampler(Sampler):
         self.start_step = int(state.get("start_step", 0))
 
     def batches(self, epoch: int | None = None) -> list[list[tuple[int, int]]]:
-        """All batches of an epoch as lists of ``(i_rgb, i_ir)`` pairs."""
+        """All batches of an epoch (this process's share) as lists of ``(i_rgb, i_ir)`` pairs."""
         rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch])
         order: list[int] = []
         out = []
+        n = self.world_size * self.P  # identities of one global draw
         for _ in range(self.steps_per_epoch):
-            if len(order) < self.P:
+            if len(order) < n:
                 order += rng.permutation(self.pids).tolist()
-            chosen, order = order[:self.P], order[self.P:]
-            if len(set(chosen)) < self.P:  # a pass boundary repeated an id: redraw distinct ids
-                chosen = rng.choice(self.pids, self.P, replace=False).tolist()
+            chosen, order = order[:n], order[n:]
+            if len(set(chosen)) < n:  # a pass boundary repeated an id: redraw distinct ids
+                chosen = rng.choice(self.pids, n, replace=False).tolist()
             batch = []
             for pid in chosen:
                 rgb = rng.choice(self.rgb_by_pid[pid], self.K, replace=True)
                 ir = rng.choice(self.ir_by_pid[pid], self.K, replace=True)
                 batch += [(int(a), int(b)) for a, b in zip(rgb, ir)]
-            out.append(batch)
+            share = self.P * self.K
+            out.append(batch[self.rank * share:(self.rank + 1) * share])
         return out
 
     def __iter__(self) -> Iterator[tuple[int, int]]:

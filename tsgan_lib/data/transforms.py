@@ -20,6 +20,7 @@ from torchvision import transforms as T
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PAPER_PAD, PAPER_WIDTH = 10, 144  # the random-crop padding at the paper's input width
+LEGACY_PAD = 10  # the padding of runs and teachers saved before it was recorded: 10 px at any size
 
 
 def default_pad(width: int) -> int:

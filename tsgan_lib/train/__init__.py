@@ -1,23 +1,23 @@
-"""Training: Algorithm 1's three phases (:mod:`.steps`), the IR teacher's
-pretraining (:mod:`.teacher`), the full resumable run (:mod:`.config`,
-:mod:`.trainer`, :mod:`.checkpoint`) and its test (:mod:`.results`)."""
+"""Training: Algorithm 1's three phases (:mod:`.steps`), the configuration
+(:mod:`.config`), the one fit loop (:mod:`.loop`) with its non-finite guard
+(:mod:`.guard`), the IR teacher (:mod:`.teacher`), the run (:mod:`.trainer`)
+and multi-GPU training (:mod:`.distributed`)."""
 
+from .config import (ConfigError, RunConfig, TrainConfig, format_diff, load_config, needs_teacher, resolve_config,
+                     step_config)
+from .loop import FitLoop, NonFiniteLossError, StopRequest
+from .schedule import ScheduleConfig, lr_factor
 from .steps import (TABLE2_VARIANTS, OptimConfig, StepTerms, TSGANConfig, TSGANModels, backbone_step,
                     discriminator_step, frozen, generator_step, make_optimizers, run_steps, table2_config, train_step)
-from .teacher import (ModalityBatches, TeacherConfig, load_or_pretrain_teacher, load_teacher, lr_factor,
-                      pretrain_teacher, save_teacher, table3_query_gallery, teacher_config_dict)
-from .checkpoint import load_backbone, load_weights, save_atomic, save_backbone
-from .config import TrainConfig, format_diff, load_config, load_preset, config_from_namespace, read_preset
-from .curves import plot_loss_curves, read_metrics
-from .results import evaluate_run, load_results, setting_key
-from .trainer import RunInfo, clear_run, run, step_config, train
+from .teacher import (ModalityBatches, TeacherConfig, obtain_teacher, pretrain_teacher, table3_query_gallery,
+                      teacher_quality)
+from .trainer import RunInfo, clear_run, run, train
 
 __all__ = [
-    "load_backbone", "load_weights", "save_atomic", "save_backbone", "TrainConfig", "format_diff", "load_config",
-    "load_preset", "config_from_namespace", "read_preset", "plot_loss_curves", "read_metrics", "evaluate_run",
-    "load_results", "setting_key", "RunInfo", "clear_run", "run", "step_config", "train",
-    "TABLE2_VARIANTS", "OptimConfig", "StepTerms", "TSGANConfig", "TSGANModels", "backbone_step", "discriminator_step",
-    "frozen", "generator_step", "make_optimizers", "run_steps", "table2_config", "train_step",
-    "ModalityBatches", "TeacherConfig", "load_or_pretrain_teacher", "load_teacher", "lr_factor", "pretrain_teacher",
-    "save_teacher", "table3_query_gallery", "teacher_config_dict",
+    "ConfigError", "RunConfig", "TrainConfig", "format_diff", "load_config", "needs_teacher", "resolve_config",
+    "step_config", "FitLoop", "NonFiniteLossError", "StopRequest", "ScheduleConfig", "lr_factor",
+    "TABLE2_VARIANTS", "OptimConfig", "StepTerms", "TSGANConfig", "TSGANModels", "backbone_step",
+    "discriminator_step", "frozen", "generator_step", "make_optimizers", "run_steps", "table2_config", "train_step",
+    "ModalityBatches", "TeacherConfig", "obtain_teacher", "pretrain_teacher", "table3_query_gallery",
+    "teacher_quality", "RunInfo", "clear_run", "run", "train",
 ]

@@ -1,258 +1,517 @@
-"""One training run's settings: :class:`TrainConfig`, presets in ``params/``.
+"""One training run's settings: :class:`TrainConfig`, composed of the components' own configs.
 
-Defaults are the paper's (Section IV.B, PAPER_NOTES section 4): ResNet-50
-from ImageNet, 288x144 images, 8 identities x 4 (RGB, IR) pairs, 120 epochs,
-Adam 3.5e-4 with weight decay 5e-4, linear warm-up over 10 epochs, x0.3 at
-epochs 40 and 70, λ1=3, λ2=1, λ3=0.1, m=0.3, α_s=0.003, α_c=0.006, ω=10, and
-the CycleGAN's generator and PatchGAN at their usual size (ngf=64, 9 blocks,
-ndf=64) with Adam 2e-4, betas (0.5, 0.999). Where the paper is silent the
-choices are PAPER_NOTES section 5's and are fields here: the GAN learning rate
-is constant (the paper gives no GAN schedule), the teacher recipe is the
-strong baseline's.
+Every default is stated once, in the component that owns it, with the
+paper's value and section::
 
-A preset is a YAML file of field values (``params/<name>.yaml``): the same
-file serves ``papermill notebooks/04_train.ipynb out.ipynb -f params/X.yaml``
-(papermill sets the notebook's parameters) and :func:`load_preset` (the
-library reads it). Unknown keys are an error that names the file.
+    TrainConfig
+      variant    Table II row (steps.TABLE2_VARIANTS)
+      data       DataConfig        tsgan_lib/data/config.py     dataset, stand-in, 288x144, P=8 x K=4
+      model      ModelConfig       tsgan_lib/models/config.py   ResNet-50 ImageNet; generator / discriminator
+      reid       ReIDLossConfig    tsgan_lib/losses/reid.py     λ1=3, λ2=1, λ3=0.1, m=0.3, ε=0.1 (Eq. 8-11)
+      ts         TSLossConfig      tsgan_lib/losses/teacher_student.py   α_c=0.006, α_s=0.003 (Eq. 16)
+      gan        GANLossConfig     tsgan_lib/losses/gan.py      vanilla GAN, ω=10 (Eq. 7)
+      optim      OptimConfig       tsgan_lib/train/steps.py     O_B Adam 3.5e-4, wd 5e-4; O_G/O_D Adam 2e-4
+      schedule   ScheduleConfig    tsgan_lib/train/schedule.py  120 epochs, warm-up 10, x0.3 at 40 and 70
+      teacher    TeacherConfig     tsgan_lib/train/teacher.py   the strong baseline's recipe on IR images
+      run        RunConfig         here                         folder, device, precision, logging
+      eval       EvalConfig        tsgan_lib/eval/config.py     the SYSU-MM01 protocol's settings
+
+Settings are named by their dotted path (``ts.alpha_c``). One function,
+:func:`resolve_config`, builds a config from the defaults, a preset (a YAML
+file in ``params/``, which may name a ``base:`` preset and carry only what
+differs) and overrides; the notebook's parameters cell, the command line
+(``--set ts.alpha_c=0.01``) and the Python API all go through it. An unknown
+name, a value of the wrong type or an impossible value is a
+:class:`ConfigError` that names the setting and what was expected (and, for a
+misspelt name, the closest valid ones).
+
+The path of α_c: ``ts: {alpha_c: 0.01}`` in a YAML preset (or ``ts.alpha_c``
+anywhere else) -> :func:`resolve_config` -> ``TrainConfig.ts`` (a
+``TSLossConfig``) -> :func:`step_config` -> ``train_step`` ->
+``backbone_step`` -> ``ts_loss(..., cfg.ts)`` (Eq. 16).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import difflib
 import os
-from dataclasses import dataclass
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from tsgan_lib.data.transforms import default_pad
+from tsgan_lib.data.config import DataConfig
+from tsgan_lib.data.transforms import LEGACY_PAD
+from tsgan_lib.eval.config import EvalConfig
+from tsgan_lib.files import read_json, write_json
+from tsgan_lib.losses import GANLossConfig, ReIDLossConfig, TSLossConfig
+from tsgan_lib.models.config import DEPTHS, ModelConfig
 from tsgan_lib.utils import REPO_ROOT, resolve_path
 
-from .steps import TABLE2_VARIANTS
+from .schedule import ScheduleConfig
+from .steps import TABLE2_VARIANTS, OptimConfig, TSGANConfig, table2_config
+from .teacher import TeacherConfig
 
 PARAMS_DIR = REPO_ROOT / "params"
-LEGACY_PAD = 10  # the crop padding of configs and teachers saved before `pad` existed (10 px at any size)
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
 
-# Fields that do not change what is trained: they may differ when a run resumes.
-RUNTIME_FIELDS = frozenset({"device", "amp", "channels_last", "workers", "threads", "log_every",
-                            "checkpoint_every", "epochs", "run_dir", "resume", "teacher_path", "progress",
-                            "eval_modes", "eval_shots", "eval_trials", "eval_rerank", "eval_batch_size", "eval_rand_perm",
-                            "params"})
+
+class ConfigError(ValueError):
+    """A setting is unknown, of the wrong type or impossible; the message names it."""
+
+
+@dataclass
+class RunConfig:
+    """Where a run lives and how it executes (none of it changes what is trained, except ``seed``)."""
+
+    dir: str | None = None     # the run folder; None = runs/<preset name> (runs/train without a preset)
+    seed: int = 0              # training seed: initial weights, batches, augmentations
+    device: str = "auto"       # "auto" (CUDA when present), "cpu", "cuda", "cuda:N"
+    amp: Literal["auto", "bf16", "fp16", "off"] = "auto"  # CUDA mixed precision: auto = bf16 where supported, else fp16
+    channels_last: bool = True  # CUDA: channels-last tensors for the convolutions
+    threads: int = 0           # CPU threads for torch; 0 = torch's default
+    log_every: int = 10        # steps per metrics-log line (and host synchronisation)
+    checkpoint_every: int = 0  # also checkpoint every N steps inside an epoch; 0 = at epoch ends only
+    max_nonfinite: int = 20    # stop after this many steps in a row whose losses or gradients are not finite
+    resume: bool = True        # continue from the run folder's checkpoint when there is one
+    progress: bool = True      # tqdm progress bars
 
 
 @dataclass
 class TrainConfig:
-    """Everything one run of Algorithm 1 needs (the paper's values by default)."""
+    """Everything one run of Algorithm 1 needs; every default is the paper's (see the module docstring)."""
 
-    # data
-    data_root: str | None = None      # SYSU-MM01 folder; None = the synthetic stand-in
-    num_ids: int = 160                # synthetic stand-in: identities (ignored with data_root)
-    data_seed: int = 0                # synthetic stand-in: generator seed (the data, not the training)
-    height: int = 288                 # input height (PAPER_NOTES 5.6)
-    width: int = 144                  # input width
-    P: int = 8                        # identities per batch
-    K: int = 4                        # (RGB, IR) pairs per identity
-    pad: int | None = None            # random-crop padding in px; None = 10 px at 144 wide, scaled to width
-    workers: int = 0                  # DataLoader worker processes
-    # model
-    variant: str = "jd_all_ts"        # Table II row: backbone | od_single_ts | od_all_ts | jd_all_ts
-    depth: int = 50                   # ResNet depth of student and teacher
-    pretrained: bool = True           # ImageNet initialisation of the student (and a fallback teacher)
-    ngf: int = 64                     # generator width (CycleGAN: 64)
-    n_blocks: int = 9                 # generator residual blocks (CycleGAN: 9)
-    ndf: int = 64                     # discriminator width (CycleGAN: 64)
-    gan_mode: str = "vanilla"         # "vanilla" (the paper's log-likelihood) or "lsgan"
-    # losses (Eq. 7, 8, 16)
-    lambda1: float = 3.0              # λ1, ID loss
-    lambda2: float = 1.0              # λ2, triplet loss
-    lambda3: float = 0.1              # λ3, the backbone's GAN loss
-    margin: float = 0.3               # m, triplet margin
-    label_smoothing: float = 0.1      # ε of Eq. (10)
-    alpha_s: float = 0.003            # α_s, same-domain TS losses (13)+(14)
-    alpha_c: float = 0.006            # α_c, cross-domain TS loss (15)
-    omega: float = 10.0               # ω, cycle loss
-    # schedule
-    epochs: int = 120
-    lr: float = 3.5e-4                # O_B, Adam
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 10           # linear warm-up from lr * warmup_start
-    warmup_start: float = 0.1
-    milestones: tuple[int, ...] = (40, 70)
-    gamma: float = 0.3                # the paper's decay factor
-    lr_gan: float = 2e-4              # O_G and O_D, Adam, constant
-    beta1_gan: float = 0.5
-    beta2_gan: float = 0.999
-    # teacher (FE_T): loaded from teacher_path, or pretrained there with this recipe
-    teacher_path: str = "runs/teacher/teacher.pt"
-    teacher_epochs: int = 120
-    teacher_lr: float = 3.5e-4
-    teacher_warmup_epochs: int = 10
-    teacher_milestones: tuple[int, ...] = (40, 70)
-    teacher_gamma: float = 0.1        # the strong baseline's decay
-    # run
-    run_dir: str = "runs/demo"
-    device: str = "auto"              # "auto", "cpu", "cuda"
-    amp: str = "auto"                 # CUDA: "auto" = bf16 if supported else fp16 (+ GradScaler); CPU: off
-    channels_last: bool = True        # CUDA only
-    threads: int = 0                  # CPU threads for torch; 0 = torch's default
-    seed: int = 0
-    log_every: int = 10               # steps per metrics-log line (and host sync)
-    checkpoint_every: int = 0         # also checkpoint every N steps inside an epoch; 0 = at epoch ends only
-    resume: bool = True               # continue from run_dir's checkpoint when there is one
-    progress: bool = True             # tqdm bars
-    # evaluation written to results.json
-    eval_modes: tuple[str, ...] = ("all", "indoor")
-    eval_shots: tuple[int, ...] = (1,)
-    eval_trials: int = 10
-    eval_rerank: bool = False
-    eval_batch_size: int = 128
-    eval_rand_perm: str | None = None  # the official rand_perm_cam.mat (exact SYSU galleries); None = seeded draws
-    params: str | None = None         # the preset this config came from (a record; see load_preset)
+    variant: str = "jd_all_ts"  # Table II row: backbone | od_single_ts | od_all_ts | jd_all_ts (the full model)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)
+    ts: TSLossConfig = field(default_factory=TSLossConfig)
+    gan: GANLossConfig = field(default_factory=GANLossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    preset: str | None = None  # the preset this config came from (a record, set by resolve_config)
 
-    def __post_init__(self) -> None:
-        self.milestones = tuple(int(m) for m in self.milestones)
-        self.teacher_milestones = tuple(int(m) for m in self.teacher_milestones)
-        self.eval_modes = tuple(self.eval_modes)
-        self.eval_shots = tuple(int(s) for s in self.eval_shots)
-        self.validate()
+    # ---- derived values ------------------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        """The run folder, resolved against the repository root."""
+        name = Path(self.preset).stem if self.preset else "train"
+        return resolve_path(self.run.dir or f"runs/{name}")
 
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the field when a value is out of range."""
-        def bad(name: str, expected: str) -> ValueError:
-            return ValueError(f"TrainConfig.{name}={getattr(self, name)!r}: expected {expected}")
-        if self.variant not in TABLE2_VARIANTS:
-            raise bad("variant", f"one of {TABLE2_VARIANTS}")
-        if self.depth not in (18, 34, 50):
-            raise bad("depth", "18, 34 or 50")
-        if self.amp not in AMP_CHOICES:
-            raise bad("amp", f"one of {AMP_CHOICES}")
-        if self.gan_mode not in ("vanilla", "lsgan"):
-            raise bad("gan_mode", "'vanilla' or 'lsgan'")
-        for name in ("height", "width", "P", "K", "log_every", "eval_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise bad(name, "a positive integer")
-        if self.height % 16 or self.width % 16:
-            raise ValueError(f"TrainConfig.height x width = {self.height}x{self.width}: expected multiples of 16 "
-                             "(the joint discriminator aligns the image with the stride-16 feature map)")
-        if self.pad is not None and int(self.pad) < 0:
-            raise bad("pad", "None (10 px at 144 wide, scaled to the width) or a non-negative number of pixels")
-        if self.P < 2:
-            raise bad("P", "at least 2 (the triplet loss needs negatives)")
-        for name in ("epochs", "teacher_epochs", "workers", "threads", "checkpoint_every", "warmup_epochs",
-                     "teacher_warmup_epochs", "eval_trials"):
-            if int(getattr(self, name)) < 0:
-                raise bad(name, "a non-negative integer")
-        if not set(self.eval_modes) <= {"all", "indoor"}:
-            raise bad("eval_modes", "a subset of ('all', 'indoor')")
-        if not set(self.eval_shots) <= {1, 10}:
-            raise bad("eval_shots", "a subset of (1, 10)")
-
-    # ---- conversions -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values (tuples as lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """Nested plain values (tuples as lists), as written to ``config.json``."""
+        return _plain(dataclasses.asdict(self))
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "the values") -> TrainConfig:
-        """Build from a mapping; unknown keys raise ``ValueError`` naming ``source``."""
-        _check_field_names(values, source)
-        return cls(**values)
+    def flat(self) -> dict[str, Any]:
+        """``{dotted name: plain value}`` for every setting."""
+        return flatten(self.to_dict())
 
-    def replace(self, **changes: Any) -> TrainConfig:
-        return self.from_dict({**self.to_dict(), **changes}, "replace()")
+    def replace(self, **overrides: Any) -> TrainConfig:
+        """A copy with overrides by dotted name, passed as keywords with ``__``
+        for the dots (``cfg.replace(ts__alpha_c=0.01)``) or as a mapping."""
+        return resolve_config(None, {**self.flat(), **{k.replace("__", "."): v for k, v in overrides.items()}})
 
     def diff(self, other: TrainConfig | None = None) -> dict[str, tuple[Any, Any]]:
-        """``{field: (other's value, this value)}`` where they differ
-        (``other`` defaults to ``TrainConfig()``, the paper's settings)."""
-        a, b = (other or TrainConfig()).to_dict(), self.to_dict()
-        return {k: (a[k], b[k]) for k in b if a[k] != b[k]}
-
-    @property
-    def crop_pad(self) -> int:
-        """The random-crop padding this run uses (``pad``, or the paper's scaled to ``width``)."""
-        return default_pad(self.width) if self.pad is None else int(self.pad)
-
-    @property
-    def resolved_run_dir(self) -> Path:
-        return resolve_path(self.run_dir)
+        """``{name: (other's value, this value)}`` where they differ (``other``:
+        the paper's settings, ``TrainConfig()``); the ``preset`` record is skipped."""
+        a, b = (other or TrainConfig()).flat(), self.flat()
+        return {k: (a.get(k), v) for k, v in b.items() if a.get(k) != v and k != "preset"}
 
 
-def _check_field_names(values: dict[str, Any], source: str) -> None:
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(f"{source}: unknown TrainConfig field(s) {unknown}; known fields: {sorted(names)}")
+def step_config(cfg: TrainConfig) -> TSGANConfig:
+    """What ``train_step`` computes: the Table II row of ``cfg.variant`` with
+    ``cfg``'s loss settings. The row switches off what it lacks (the GAN, the
+    joint D_I, Eq. 13-14 or 15); ``ts.use_*`` may switch off more."""
+    row = table2_config(cfg.variant)
+    ts = dataclasses.replace(cfg.ts, use_cross_domain=row.ts.use_cross_domain and cfg.ts.use_cross_domain,
+                             use_same_domain=row.ts.use_same_domain and cfg.ts.use_same_domain)
+    return dataclasses.replace(row, reid=cfg.reid, ts=ts, gan=cfg.gan)
 
 
-def preset_path(name: str | os.PathLike) -> Path:
+def needs_teacher(cfg: TrainConfig) -> bool:
+    """FE_T is needed by the TS losses and by the joint D_I's real pairs."""
+    s = step_config(cfg)
+    return s.ts.use_cross_domain or s.ts.use_same_domain or (s.use_gan and s.joint_disc)
+
+
+# ---- names and types ------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"ts": {"alpha_c": 1}}`` -> ``{"ts.alpha_c": 1}``; dotted keys pass through."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _field_types(cls: type = TrainConfig, prefix: str = "") -> dict[str, Any]:
+    """Every setting's dotted name and annotated type (nested dataclasses expanded)."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            out.update(_field_types(tp, f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = tp
+    return out
+
+
+FIELD_TYPES = _field_types()
+
+# Settings of the flat configuration of the first layout (config.json of runs made before the
+# composed one): old name -> new name. Used to load old runs and to suggest new names.
+LEGACY_NAMES = {
+    "data_root": "data.root", "num_ids": "data.synthetic.num_ids", "data_seed": "data.synthetic.seed",
+    "height": "data.height", "width": "data.width", "P": "data.P", "K": "data.K", "pad": "data.pad",
+    "workers": "data.workers", "depth": "model.depth", "pretrained": "model.pretrained",
+    "ngf": "model.generator.ngf", "n_blocks": "model.generator.n_blocks", "ndf": "model.discriminator.ndf",
+    "gan_mode": "gan.mode", "lambda1": "reid.lambda_id", "lambda2": "reid.lambda_tri", "lambda3": "reid.lambda_gan",
+    "margin": "reid.margin", "label_smoothing": "reid.label_smoothing", "alpha_s": "ts.alpha_s",
+    "alpha_c": "ts.alpha_c", "omega": "gan.omega", "epochs": "schedule.epochs", "lr": "optim.lr_backbone",
+    "weight_decay": "optim.weight_decay", "warmup_epochs": "schedule.warmup_epochs",
+    "warmup_start": "schedule.warmup_start", "milestones": "schedule.milestones", "gamma": "schedule.gamma",
+    "lr_gan": "optim.lr_gan", "teacher_path": "teacher.path", "teacher_epochs": "teacher.schedule.epochs",
+    "teacher_lr": "teacher.lr", "teacher_warmup_epochs": "teacher.schedule.warmup_epochs",
+    "teacher_milestones": "teacher.schedule.milestones", "teacher_gamma": "teacher.schedule.gamma",
+    "run_dir": "run.dir", "device": "run.device", "amp": "run.amp", "channels_last": "run.channels_last",
+    "threads": "run.threads", "seed": "run.seed", "log_every": "run.log_every",
+    "checkpoint_every": "run.checkpoint_every", "resume": "run.resume", "progress": "run.progress",
+    "eval_modes": "eval.modes", "eval_shots": "eval.shots", "eval_trials": "eval.trials",
+    "eval_rerank": "eval.rerank", "eval_batch_size": "eval.batch_size", "eval_rand_perm": "eval.rand_perm",
+    "params": "preset", "variant": "variant",
+}
+
+
+def closest_names(name: str, n: int = 3) -> list[str]:
+    """Valid setting names closest to a misspelt or old one (old flat names map to their new place)."""
+    if name in LEGACY_NAMES:
+        return [LEGACY_NAMES[name]]
+    leaf = name.rsplit(".", 1)[-1]
+    same_leaf = [k for k in FIELD_TYPES if k.rsplit(".", 1)[-1] == leaf]
+    close = difflib.get_close_matches(name, FIELD_TYPES, n=n, cutoff=0.6)
+    close_leaf = [k for k in FIELD_TYPES
+                  if difflib.get_close_matches(leaf, [k.rsplit(".", 1)[-1]], n=1, cutoff=0.75)]
+    return list(dict.fromkeys(same_leaf + close + close_leaf))[:n]
+
+
+def _unknown(name: str, source: str) -> ConfigError:
+    near = closest_names(name)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    return ConfigError(f"{source}: unknown setting {name!r}{hint} (settings are named by their dotted path, "
+                       f"e.g. ts.alpha_c; `python -m tsgan_lib train --list` prints them all)")
+
+
+def coerce(name: str, value: Any, tp: Any, source: str = "the settings") -> Any:
+    """``value`` as the annotated type ``tp`` of setting ``name``. Strings from a
+    command line are parsed as YAML scalars first (``"0.01"`` -> 0.01, ``"[1, 2]"``)."""
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{source}: {name}={value!r}: expected {expected}")
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if isinstance(value, str) and tp is not str and not (origin is Literal and value in args):
+        import yaml
+
+        if origin in (typing.Union, types.UnionType) and str in args:
+            pass  # str | None: keep the text (but "none"/"null" below)
+        else:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                parsed = value
+            value = value if parsed is None and value.strip().lower() not in ("null", "none", "~") else parsed
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce(name, value, inner[0], source)
+    if origin is Literal:
+        if value not in args:
+            near = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            raise bad(f"one of {list(args)}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        return value
+    if origin is tuple:
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(coerce(f"{name}[{i}]", v, args[0], source) for i, v in enumerate(items))
+        if len(items) != len(args):
+            raise bad(f"{len(args)} values")
+        return tuple(coerce(f"{name}[{i}]", v, a, source) for i, (v, a) in enumerate(zip(items, args)))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise bad("true or false")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise bad("an integer")
+        return int(value)
+    if tp is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise bad("a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if tp is str:
+        if isinstance(value, (str, Path)):
+            return str(value)
+        raise bad("a string")
+    raise bad(f"a value of type {tp}")  # pragma: no cover (every field type is handled above)
+
+
+# ---- building a config --------------------------------------------------------------------------
+def _build(default: Any, values: Mapping[str, Any], prefix: str = "") -> Any:
+    """``default`` (a config instance) with the ``values`` under ``prefix`` applied,
+    nested components built from their parent's defaults (the teacher's schedule
+    keeps its own gamma)."""
+    changes = {}
+    for f in dataclasses.fields(default):
+        current = getattr(default, f.name)
+        if dataclasses.is_dataclass(current):
+            changes[f.name] = _build(current, values, f"{prefix}{f.name}.")
+        elif f"{prefix}{f.name}" in values:
+            changes[f.name] = values[f"{prefix}{f.name}"]
+    return dataclasses.replace(default, **changes)
+
+
+def _merge(values: dict[str, Any], updates: Mapping[str, Any], source: str) -> None:
+    for name, value in flatten(updates).items():
+        if name not in FIELD_TYPES:
+            raise _unknown(name, source)
+        values[name] = coerce(name, value, FIELD_TYPES[name], source)
+
+
+def preset_path(name: str | os.PathLike, relative_to: Path = PARAMS_DIR) -> Path:
     """``"sysu_jd_all_ts"`` -> ``params/sysu_jd_all_ts.yaml``; a path (absolute,
     or relative to the repository root) is used as given."""
     text = str(name)
     if os.sep in text or "/" in text or text.endswith((".yaml", ".yml")):
+        if not os.path.isabs(text) and (relative_to / text).is_file():
+            return relative_to / text
         return resolve_path(text)
     return PARAMS_DIR / f"{text}.yaml"
 
 
-def read_preset(name: str | os.PathLike) -> dict[str, Any]:
-    """The field values of a preset file (a flat YAML mapping)."""
+def read_preset(name: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict]]:
+    """A preset and its ``base:`` chain, base first: ``[(path, flat settings), ...]``."""
     import yaml
 
-    path = preset_path(name)
+    path = preset_path(name, _seen[-1].parent if _seen else PARAMS_DIR)
     if not path.is_file():
         known = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml")) if PARAMS_DIR.is_dir() else []
-        raise FileNotFoundError(f"preset {name!r}: no file {path}; presets in {PARAMS_DIR}: {known}")
-    values = yaml.safe_load(path.read_text()) or {}
+        near = difflib.get_close_matches(Path(str(name)).stem, known, n=3)
+        raise ConfigError(f"preset {str(name)!r}: no file {path}" + (f"; did you mean {', '.join(near)}?" if near else "")
+                          + f" (presets in {PARAMS_DIR}: {', '.join(known)})")
+    if path in _seen:
+        raise ConfigError(f"{path}: its base chain loops ({' -> '.join(p.name for p in _seen)} -> {path.name})")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of TrainConfig fields, got {type(values).__name__}")
-    _check_field_names(values, str(path))
-    return values
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(values).__name__}")
+    base = values.pop("base", None)
+    chain = read_preset(base, (*_seen, path)) if base else []
+    return [*chain, (path, values)]
 
 
-def load_preset(name: str | os.PathLike, **overrides: Any) -> TrainConfig:
-    """``TrainConfig`` from the paper defaults, then the preset, then ``overrides``."""
-    values = {**read_preset(name), **overrides, "params": str(name)}
-    return TrainConfig.from_dict(values, str(preset_path(name)))
+def resolve_config(preset: str | os.PathLike | None = None,
+                   overrides: Mapping[str, Any] | Iterable[str] | None = None) -> TrainConfig:
+    """The one way to build a :class:`TrainConfig`: the paper's defaults, then
+    the preset's ``base:`` chain and the preset, then ``overrides`` (a mapping
+    of dotted names, or ``"name=value"`` strings from a command line). Raises
+    :class:`ConfigError` naming the setting for an unknown name, a wrong type
+    or an impossible value."""
+    values: dict[str, Any] = {}
+    if preset is not None:
+        for path, settings in read_preset(preset):
+            _merge(values, settings, str(path))
+    if overrides:
+        if not isinstance(overrides, Mapping):
+            pairs = {}
+            for item in overrides:
+                name, eq, value = str(item).partition("=")
+                if not eq:
+                    raise ConfigError(f"override {item!r}: expected name=value, e.g. ts.alpha_c=0.01")
+                pairs[name.strip()] = value.strip()
+            overrides = pairs
+        _merge(values, overrides, "overrides")
+    if preset is not None and "preset" not in (overrides or {}):
+        values["preset"] = Path(str(preset)).stem if preset_path(preset).parent == PARAMS_DIR else str(preset)
+    cfg = _build(TrainConfig(), values)
+    validate(cfg)
+    return cfg
 
 
-def config_from_namespace(namespace: dict[str, Any]) -> TrainConfig:
-    """The notebook's rule, applied to its variables (``globals()``).
+def validate(cfg: TrainConfig) -> None:
+    """Raise :class:`ConfigError` naming the setting when a value is impossible."""
+    def bad(name: str, value: Any, expected: str) -> ConfigError:
+        return ConfigError(f"{name}={value!r}: expected {expected}")
 
-    Precedence: a variable named like a :class:`TrainConfig` field whose value
-    is not ``None`` (the parameters cell, ``-p name value``, every key of a
-    ``-f file.yaml``) > the preset named by ``namespace["params"]`` > the
-    paper's defaults. Other variables are ignored.
-    """
-    preset = namespace.get("params")
-    values: dict[str, Any] = dict(read_preset(preset)) if preset else {}
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in namespace and namespace[f.name] is not None and f.name != "params":
-            values[f.name] = namespace[f.name]
-    if preset:
-        values["params"] = str(preset)
-    return TrainConfig.from_dict(values, f"preset {preset!r} + notebook parameters" if preset else "notebook parameters")
+    d, r, flat = cfg.data, cfg.run, cfg.flat()
+    try:
+        d.synthetic.validate()
+    except ValueError as err:
+        raise ConfigError(f"data.synthetic: {err}") from err
+    if cfg.variant not in TABLE2_VARIANTS:
+        near = difflib.get_close_matches(cfg.variant, TABLE2_VARIANTS, n=1)
+        raise bad("variant", cfg.variant, f"one of {TABLE2_VARIANTS} (Table II's rows)"
+                  + (f"; did you mean {near[0]!r}?" if near else ""))
+    if cfg.model.depth not in DEPTHS:
+        raise bad("model.depth", cfg.model.depth, f"one of {DEPTHS}")
+    for name in ("data.P", "data.K", "run.log_every", "eval.batch_size", "model.generator.ngf",
+                 "model.discriminator.ndf", "eval.trials", "run.max_nonfinite"):
+        value = flat[name]
+        if value < 1:
+            raise bad(name, value, "a positive integer")
+    if d.P < 2:
+        raise bad("data.P", d.P, "at least 2 identities per batch (the triplet loss needs negatives)")
+    for name in ("data.height", "data.width"):
+        value = flat[name]
+        if value < 32 or value % 16:
+            raise bad(name, value, "a multiple of 16, at least 32 (the backbone's layer-3 map is 1/16 of the "
+                      "image and the joint D_I aligns the two; the PatchGAN needs 32 px)")
+    if d.pad is not None and d.pad < 0:
+        raise bad("data.pad", d.pad, "None (10 px at 144 wide, scaled to the width) or a non-negative number of px")
+    if d.dataset == "regdb" and not 1 <= d.trial <= 10:
+        raise bad("data.trial", d.trial, "a RegDB trial in 1..10")
+    for name, sched in (("schedule", cfg.schedule), ("teacher.schedule", cfg.teacher.schedule)):
+        if sched.epochs < 0 or sched.warmup_epochs < 0:
+            raise bad(f"{name}.epochs", sched.epochs, "a non-negative number of epochs (and warm-up epochs)")
+        late = [m for m in sched.milestones if not 0 < m < sched.epochs]
+        if late and sched.epochs > 0:
+            raise bad(f"{name}.milestones", list(sched.milestones),
+                      f"epochs in 1..{sched.epochs - 1} ({name}.epochs={sched.epochs}): a decay at {late} "
+                      "would never happen")
+    for name in ("data.workers", "run.threads", "run.checkpoint_every"):
+        value = flat[name]
+        if value < 0:
+            raise bad(name, value, "a non-negative integer")
+    if not set(cfg.eval.modes) <= {"all", "indoor"}:
+        raise bad("eval.modes", list(cfg.eval.modes), "a subset of ['all', 'indoor']")
+    if not set(cfg.eval.shots) <= {1, 10}:
+        raise bad("eval.shots", list(cfg.eval.shots), "a subset of [1, 10] (single-shot, multi-shot)")
+    device = r.device
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise bad("run.device", device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    for name in ("optim.lr_backbone", "optim.lr_gan", "teacher.lr"):
+        value = flat[name]
+        if not value > 0:
+            raise bad(name, value, "a positive learning rate")
+
+
+# ---- run folders --------------------------------------------------------------------------------
+# Settings that do not change what is trained: they may differ when a run resumes.
+RUNTIME_SETTINGS = ("run.dir", "run.device", "run.amp", "run.channels_last", "run.threads", "run.log_every",
+                    "run.checkpoint_every", "run.max_nonfinite", "run.resume", "run.progress", "data.workers",
+                    "data.verify", "schedule.epochs", "teacher.path", "eval.", "preset")
+
+
+def changes_what_is_trained(name: str) -> bool:
+    return not any(name == s or (s.endswith(".") and name.startswith(s)) for s in RUNTIME_SETTINGS)
 
 
 def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
-    from .checkpoint import write_text_atomic
+    return write_json(path, cfg.to_dict())
 
-    return write_text_atomic(path, json.dumps(cfg.to_dict(), indent=2) + "\n")
+
+def _from_legacy(values: dict[str, Any]) -> dict[str, Any]:
+    """A config.json of the first (flat) layout as dotted settings."""
+    values = dict(values)
+    values.setdefault("pad", LEGACY_PAD)  # written before `pad` existed: 10 px whatever the input size
+    out = {}
+    for old, new in LEGACY_NAMES.items():
+        if old in values:
+            out[new] = values.pop(old)
+    if "beta1_gan" in values or "beta2_gan" in values:
+        out["optim.betas_gan"] = (values.pop("beta1_gan", 0.5), values.pop("beta2_gan", 0.999))
+    # the first layout's teacher shared the student's weight decay, margin and label smoothing
+    for shared, teacher in (("optim.weight_decay", "teacher.weight_decay"), ("reid.margin", "teacher.loss.margin"),
+                            ("reid.label_smoothing", "teacher.loss.label_smoothing")):
+        if shared in out:
+            out[teacher] = out[shared]
+    if values:
+        raise ConfigError(f"settings {sorted(values)} of the first layout have no place in the current one")
+    return out
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
-    """A saved ``config.json``. One written before ``pad`` existed used 10 px
-    whatever the input size, so it reads as ``pad=10`` (and does not resume
-    as a run with the scaled default)."""
+    """A run's ``config.json``, of the current layout or of the first (flat)
+    one, which is converted (its old names map to their new places)."""
     path = Path(path)
-    values = json.loads(path.read_text())
-    values.setdefault("pad", LEGACY_PAD)
-    return TrainConfig.from_dict(values, str(path))
+    values = read_json(path, "a run's config.json (written by tsgan_lib.train)")
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings")
+    flat = flatten(values)
+    legacy = "lambda1" in values or ("data" not in values and "run_dir" in values)
+    try:
+        settings = _from_legacy(values) if legacy else flat
+        cfg = resolve_config(None, {k: v for k, v in settings.items() if k != "preset"})
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err
+    return dataclasses.replace(cfg, preset=settings.get("preset"))
 
 
 def format_diff(cfg: TrainConfig, other: TrainConfig | None = None) -> str:
-    """One line per field that differs from ``other`` (default: the paper's settings)."""
+    """One line per setting that differs from ``other`` (default: the paper's settings)."""
     rows = cfg.diff(other)
     if not rows:
         return "  (none: the paper's settings)"
     width = max(map(len, rows))
     return "\n".join(f"  {k:<{width}} = {b!r}  (paper: {a!r})" for k, (a, b) in rows.items())
+
+
+def _comments(cls: type) -> dict[str, str]:
+    """``{field: its trailing comment}`` from a dataclass's source (the meaning of each setting)."""
+    import inspect
+    import re
+
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    out = {}
+    for line in source.splitlines():
+        m = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def describe_settings(cfg: TrainConfig | None = None) -> str:
+    """Every setting, its value in ``cfg`` (default: the paper's) and its meaning, one line each."""
+    cfg = cfg or TrainConfig()
+    lines = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        notes = _comments(type(obj))
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{prefix}{f.name}.")
+            else:
+                shown = list(value) if isinstance(value, tuple) else value
+                lines.append(f"{prefix}{f.name} = {shown!r}" + (f"    # {notes[f.name]}" if f.name in notes else ""))
+
+    walk(cfg, "")
+    return "\n".join(lines)

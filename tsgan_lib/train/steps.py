@@ -315,21 +315,24 @@ class OptimConfig:
     """The three optimisers of Algorithm 1: O_B (paper: Adam, lr 3.5e-4, weight
     decay 5e-4) and O_G / O_D (PAPER_NOTES 5.5: Adam, lr 2e-4, betas (0.5, 0.999))."""
 
-    lr_backbone: float = 3.5e-4
-    weight_decay: float = 5e-4
-    lr_gan: float = 2e-4
-    betas_gan: tuple[float, float] = (0.5, 0.999)
+    lr_backbone: float = 3.5e-4                    # O_B base learning rate (paper IV.B)
+    weight_decay: float = 5e-4                     # O_B, on weights and biases alike (paper IV.B)
+    lr_gan: float = 2e-4                           # O_G and O_D, constant (CycleGAN's)
+    betas_gan: tuple[float, float] = (0.5, 0.999)  # O_G and O_D (CycleGAN's)
+    fused: bool | None = None                      # fused Adam kernels; None = on CUDA only (same maths)
 
 
 def make_optimizers(models: TSGANModels, cfg: OptimConfig | None = None) -> dict[str, torch.optim.Optimizer]:
     """``{"b": O_B[, "g": O_G, "d": O_D]}`` for the student and the CycleGAN.
     The teacher has no trainable parameters and is in none of them."""
     cfg = cfg or OptimConfig()
-    opts = {"b": torch.optim.Adam([p for p in models.student.parameters() if p.requires_grad],
-                                  lr=cfg.lr_backbone, weight_decay=cfg.weight_decay)}
+    params = [p for p in models.student.parameters() if p.requires_grad]
+    fused = cfg.fused if cfg.fused is not None else params[0].is_cuda
+    opts = {"b": torch.optim.Adam(params, lr=cfg.lr_backbone, weight_decay=cfg.weight_decay, fused=fused)}
     if models.cyclegan is not None:
-        opts["g"] = torch.optim.Adam(models.cyclegan.generator_parameters(), lr=cfg.lr_gan, betas=cfg.betas_gan)
-        opts["d"] = torch.optim.Adam(models.cyclegan.discriminator_parameters(), lr=cfg.lr_gan, betas=cfg.betas_gan)
+        gan = {"lr": cfg.lr_gan, "betas": cfg.betas_gan, "fused": fused}
+        opts["g"] = torch.optim.Adam(models.cyclegan.generator_parameters(), **gan)
+        opts["d"] = torch.optim.Adam(models.cyclegan.discriminator_parameters(), **gan)
     return opts
 
 

@@ -1,83 +1,80 @@
-"""Pretraining the IR teacher, and its checkpoint (paper Section III.C, Table III).
+"""The IR teacher: its recipe, its pretraining, its quality, and the one way to get it (paper III.C, Table III).
 
 "We pretrain a baseline model using Resnet50 on the IR images of SYSU-MM01
 training set by the triplet loss and identification classification loss.
 After pretraining, we fix its weights." The recipe is the strong baseline's
-(ref. [34], PAPER_NOTES 5.8): P identities x K images per batch, Adam
-(lr 3.5e-4, weight decay 5e-4), linear warm-up, step decay, label-smoothed ID
-loss (Eq. 9-10) on the logits F plus batch-hard triplet loss (Eq. 11) on V.
-The same function trains an RGB-only baseline for the other row of Table III.
+(ref. [34], PAPER_NOTES 5.8): P identities x K IR images per batch, Adam,
+linear warm-up then step decay, label-smoothed ID loss (Eq. 9-10) on the
+logits F plus batch-hard triplet loss (Eq. 11) on V. During TS-GAN training
+only the frozen former encoder FE_T is used (:class:`tsgan_lib.models.FrozenTeacher`).
 
-A checkpoint is ``{"state_dict": ..., "config": {...}}`` written with
-``torch.save``; the config holds plain numbers and strings only, so
-:func:`load_teacher` reads it with ``weights_only=True``. During TS-GAN
-training only the frozen former encoder is used
-(:class:`tsgan_lib.models.FrozenTeacher`). :func:`table3_query_gallery` is
-the single-modality query/gallery split used to check the teacher (Table III).
-
-Pretraining is resumable: given ``checkpoint_path``, :func:`pretrain_teacher`
-writes its full state there at every epoch end and on Ctrl-C, and picks it
-up when called again (tests/test_steps_teacher.py checks that an interrupted
-pretraining ends with the same weights as an uninterrupted one).
+- :class:`TeacherConfig` -- the recipe (a component of the run's configuration).
+- :func:`pretrain_teacher` -- the recipe through :class:`tsgan_lib.train.loop.FitLoop`
+  (resumable, guarded against non-finite losses, like Algorithm 1).
+- :func:`teacher_quality` -- IR->IR retrieval on the test identities (the
+  paper's Table III row "SYSU-IR / SYSU-IR": R1 98.0, mAP 97.4), recorded with
+  the teacher and reported wherever it is used.
+- :func:`obtain_teacher` -- what the trainer and the notebooks call: the run's
+  own copy, else the shared ``teacher.path`` when its record fits this run,
+  else a new pretraining (saved to both).
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import itertools
-import math
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from tsgan_lib.data.records import Record
-from tsgan_lib.losses import id_loss, sum_terms, triplet_loss
+from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_network
+from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
 
-from .checkpoint import (StopRequest, describe_changes, load_weights, rng_state, save_atomic,
-                         set_rng_state)
-from .steps import _autocast, _optimise
+from .distributed import Dist, unwrap, wrap
+from .guard import NonFiniteGuard
+from .loop import FitLoop
+from .schedule import ScheduleConfig, build_scheduler
+from .steps import OptimConfig, _autocast, _optimise
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+
+TEACHER_FILE = "teacher.pt"
+TEACHER_CHECKPOINT_FILE = "teacher_checkpoint.pt"
 
 
 @dataclass
 class TeacherConfig:
-    """The strong-baseline recipe (paper-scale defaults; the CPU notebooks shrink them)."""
+    """The strong baseline's recipe [34] for the IR teacher (its depth is the student's: ``model.depth``)."""
 
-    depth: int = 50                 # ResNet depth (paper: 50)
-    pretrained: bool = True         # ImageNet initialisation (paper: yes)
-    epochs: int = 120               # training epochs
-    lr: float = 3.5e-4              # Adam base learning rate
-    weight_decay: float = 5e-4      # on weights and biases alike
-    warmup_epochs: int = 10         # linear warm-up length
-    warmup_start: float = 0.1       # warm-up starts at lr * warmup_start
-    milestones: tuple[int, ...] = (40, 70)  # epochs where the lr is multiplied by gamma
-    gamma: float = 0.1              # strong baseline's decay factor
-    lambda_id: float = 1.0          # weight of the ID loss (Eq. 9)
-    lambda_tri: float = 1.0         # weight of the triplet loss (Eq. 11)
-    margin: float = 0.3             # triplet margin m
-    label_smoothing: float = 0.1    # ε of Eq. (10)
+    path: str | None = None  # a teacher file shared by runs: used when its record fits, written when absent
+    lr: float = OptimConfig.lr_backbone              # Adam base rate: the strong baseline's, as the student's O_B
+    weight_decay: float = OptimConfig.weight_decay   # on weights and biases alike
+    schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(gamma=0.1))  # [34] decays by 0.1
+    loss: ReIDLossConfig = field(default_factory=lambda: ReIDLossConfig(lambda_id=1.0))  # [34]: ID + triplet, 1:1
 
+    def recipe(self) -> dict:
+        """The settings that determine the trained teacher, flat (``schedule.epochs``...)."""
+        from .config import flatten
 
-def lr_factor(epoch: int, warmup_epochs: int, warmup_start: float, milestones: Iterable[int], gamma: float) -> float:
-    """Multiplier of the base lr at ``epoch`` (0-based): linear warm-up from
-    ``warmup_start`` to 1 over ``warmup_epochs``, then ``gamma`` per passed milestone."""
-    if warmup_epochs > 0 and epoch < warmup_epochs:
-        return warmup_start + (1.0 - warmup_start) * epoch / warmup_epochs
-    return gamma ** sum(epoch >= m for m in milestones)
+        d = dataclasses.asdict(self)
+        d.pop("path")
+        d["loss"].pop("lambda_gan")  # the teacher has no GAN term
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()}
 
 
 class ModalityBatches:
     """One modality's side of a cross-modality loader: ``(x_rgb, x_ir, labels)``
     batches -> ``(x, labels)`` with ``x`` the ``"ir"`` (or ``"rgb"``) images.
 
-    :func:`tsgan_lib.data.build_train_loader` batches are P identities x K
-    pairs, so one side is exactly a strong-baseline P x K batch of that
-    modality (an epoch is ``ceil(#RGB / (P*K))`` steps). ``set_epoch`` is
-    forwarded to the loader's sampler."""
+    A P x K pair loader's side is exactly a strong-baseline P x K batch of that
+    modality. ``set_epoch(epoch, start_step)`` is forwarded to the loader's sampler."""
 
     def __init__(self, loader: Iterable, modality: str) -> None:
         if modality not in ("rgb", "ir"):
@@ -90,9 +87,9 @@ class ModalityBatches:
     def set_epoch(self, epoch: int, start_step: int = 0) -> None:
         """Forwarded to the sampler; ``start_step`` skips that many batches
         (resuming mid-epoch), which needs a sampler that supports it."""
-        sampler = getattr(self.loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch, start_step) if start_step else sampler.set_epoch(epoch)
+        target = self.loader if hasattr(self.loader, "set_epoch") else getattr(self.loader, "sampler", None)
+        if hasattr(target, "set_epoch"):
+            target.set_epoch(epoch, start_step) if start_step else target.set_epoch(epoch)
         elif start_step:
             raise ValueError("resuming mid-epoch needs a loader whose sampler has set_epoch(epoch, start_step) "
                              "(tsgan_lib.data.build_train_loader's)")
@@ -102,152 +99,76 @@ class ModalityBatches:
             yield (x_ir if self.modality == "ir" else x_rgb), labels
 
 
-def pretrain_teacher(loader: Iterable, num_classes: int, cfg: TeacherConfig, device: torch.device,
-                     model: ReIDBackbone | None = None,
-                     on_epoch_end: Callable[[int, list[dict]], None] | None = None, *,
-                     checkpoint_path: str | os.PathLike | None = None, amp_dtype: torch.dtype | None = None,
-                     channels_last: bool = False,
+class _Replay:
+    """A plain list of batches as epochs (resuming skips the first ``start_step`` batches)."""
+
+    def __init__(self, batches: Iterable) -> None:
+        self.batches, self.start = batches, 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        self.start = start_step
+
+    def __iter__(self):
+        return itertools.islice(iter(self.batches), self.start, None)
+
+
+def pretrain_teacher(batches: Iterable, num_classes: int, cfg: TeacherConfig, device: torch.device, *, depth: int,
+                     pretrained: bool = False, model: ReIDBackbone | None = None,
+                     checkpoint_path: str | Path | None = None, amp_dtype: torch.dtype | None = None,
+                     channels_last: bool = False, max_nonfinite: int = 20, progress: bool = False,
+                     on_epoch_end: Callable[[int, list[dict]], None] | None = None, dist: Dist = Dist(),
                      log: Callable[[str], None] = print) -> tuple[ReIDBackbone, list[dict]]:
     """Train a strong-baseline backbone on single-modality batches.
 
-    ``loader`` yields ``(images, pids, ...)`` with ImageNet-normalised images
-    and pids in ``0..num_classes-1`` (an identity-balanced P x K loader, e.g.
-    :class:`ModalityBatches` over :func:`tsgan_lib.data.build_train_loader`);
-    its ``set_epoch(epoch)`` is called when it has one.
-    Returns the model (eval mode) and a per-step history of dicts with keys
-    ``epoch, step, id, tri, total, acc, lr`` (``id``/``tri`` already weighted).
-
-    Long pretraining (120 epochs of ResNet-50 on SYSU-MM01) must survive an
-    interruption. With ``checkpoint_path`` the model, optimiser, scheduler,
-    scaler, history, loader position and RNG states are written there
-    atomically at every epoch end and when Ctrl-C arrives (the step in flight
-    finishes first, then ``KeyboardInterrupt`` is raised); called again with
-    the same path and recipe, pretraining resumes where it stopped. A loader
-    with ``set_epoch(epoch, start_step)`` (``ModalityBatches``) skips the
-    batches already done without loading them; any other loader is skipped
-    through. A checkpoint from another recipe is refused.
-
-    ``amp_dtype`` (``torch.bfloat16``/``torch.float16``, CUDA) runs the step
-    under autocast, fp16 with a GradScaler. Loss values stay on the device
-    during an epoch; the host synchronises once per epoch to fill the history.
+    ``batches`` yields ``(images, pids, ...)`` (ImageNet-normalised; pids in
+    ``0..num_classes-1``), e.g. :class:`ModalityBatches` over the run's pair
+    loader; a plain list works too. Returns the model (eval mode) and one
+    record per step: ``epoch, step, id, tri, total, acc, lr`` (``id``/``tri``
+    weighted). With ``checkpoint_path`` the pretraining is resumable (the
+    loop's checkpoint at every epoch end and on Ctrl-C); a checkpoint made
+    with another recipe is refused. ``amp_dtype`` (CUDA) runs under autocast.
     """
-    model = (model or build_backbone(num_classes, cfg.depth, cfg.pretrained)).to(device)
+    model = (model or build_backbone(num_classes, depth, pretrained)).to(device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    if channels_last:
-        model = model.to(memory_format=fmt)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda e: lr_factor(e, cfg.warmup_epochs, cfg.warmup_start, cfg.milestones, cfg.gamma))
-    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    recipe = teacher_config_dict(cfg)
-    history: list[dict] = []
-    epoch0, start0, step = 0, 0, 0
-    ckpt_path = Path(checkpoint_path) if checkpoint_path is not None else None
-    if ckpt_path is not None and ckpt_path.exists():
-        ckpt = load_weights(ckpt_path, device)
-        differ = {k: (ckpt["recipe"].get(k), v) for k, v in recipe.items() if ckpt["recipe"].get(k) != v}
-        if ckpt["num_classes"] != num_classes:
-            differ["num_classes"] = (ckpt["num_classes"], num_classes)
-        if differ:
-            raise ValueError(f"{ckpt_path} holds a teacher pretraining with another recipe "
-                             f"({describe_changes(differ)}); "
-                             "delete that file to start this one over")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
-        history = list(ckpt["history"])
-        epoch0, start0, step = (int(ckpt["progress"][k]) for k in ("epoch", "step_in_epoch", "step"))
-        log(f"teacher: resuming from {ckpt_path} at epoch {epoch0 + 1}, step {start0}")
+    model = model.to(memory_format=fmt)
+    net = wrap(model, dist, device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                 weight_decay=cfg.weight_decay, fused=device.type == "cuda")
+    scheduler = build_scheduler(optimizer, cfg.schedule)
+    guard = NonFiniteGuard(["teacher"], device, amp_dtype)
+    loss_cfg = cfg.loss
 
-    pending: list[tuple[int, int, float, torch.Tensor]] = []
+    def step(batch) -> dict[str, torch.Tensor]:
+        images = batch[0].to(device, non_blocking=True, memory_format=fmt)
+        pids = batch[1].to(device, non_blocking=True)
+        with _autocast(images, amp_dtype):
+            out = net(images)
+            terms = {"id": loss_cfg.lambda_id * id_loss(out["logits"].float(), pids, loss_cfg.label_smoothing),
+                     "tri": loss_cfg.lambda_tri * triplet_loss(out["feat"].float(), pids, loss_cfg.margin)}
+            loss = sum_terms(terms)
+        optimizer.zero_grad(set_to_none=True)
+        _optimise(loss, optimizer, guard.scalers["teacher"])
+        acc = (out["logits"].argmax(1) == pids).float().mean()
+        return {"id": terms["id"].detach(), "tri": terms["tri"].detach(), "total": loss.detach(), "acc": acc}
 
-    def flush() -> None:
-        """Move the epoch's device-side loss values into ``history`` (one host sync)."""
-        if not pending:
-            return
-        values = torch.stack([v for *_, v in pending]).tolist()
-        for (epoch, i, lr, _), (l_id, l_tri, total, acc) in zip(pending, values):
-            row = {"epoch": epoch, "step": i, "id": l_id, "tri": l_tri, "total": total, "acc": acc, "lr": lr}
-            if not math.isfinite(total):
-                raise FloatingPointError(f"non-finite teacher loss at epoch {epoch}, step {i}: {row}")
-            history.append(row)
-        pending.clear()
-
-    def save(epoch: int, step_in_epoch: int) -> None:
-        flush()
-        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-                     "rng": rng_state(), "history": history, "recipe": recipe, "num_classes": num_classes,
-                     "progress": {"epoch": epoch, "step_in_epoch": step_in_epoch, "step": step}}, ckpt_path)
-
-    with StopRequest() if ckpt_path is not None else contextlib.nullcontext() as stop:
-        for epoch in range(epoch0, cfg.epochs):
-            model.train()
-            start = start0 if epoch == epoch0 else 0
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch, start) if start else loader.set_epoch(epoch)
-                batches = iter(loader)
-            else:
-                batches = itertools.islice(loader, start, None)
-            step_in_epoch = start
-            for batch in batches:
-                images = batch[0].to(device, non_blocking=True, memory_format=fmt)
-                pids = batch[1].to(device, non_blocking=True)
-                with _autocast(images, amp_dtype):
-                    out = model(images)
-                    terms = {"id": cfg.lambda_id * id_loss(out["logits"].float(), pids, cfg.label_smoothing),
-                             "tri": cfg.lambda_tri * triplet_loss(out["feat"].float(), pids, cfg.margin)}
-                    loss = sum_terms(terms)
-                optimizer.zero_grad(set_to_none=True)
-                _optimise(loss, optimizer, scaler)
-                acc = (out["logits"].argmax(1) == pids).float().mean()
-                pending.append((epoch, step, optimizer.param_groups[0]["lr"],
-                                torch.stack([terms["id"].detach(), terms["tri"].detach(), loss.detach(), acc]).float()))
-                step += 1
-                step_in_epoch += 1
-                if stop is not None and stop.requested:
-                    save(epoch, step_in_epoch)
-                    log(f"\nteacher: interrupted; checkpoint written at epoch {epoch + 1}, step {step_in_epoch} "
-                        f"({ckpt_path}); run again to resume")
-                    raise KeyboardInterrupt
-            scheduler.step()
-            flush()
-            if ckpt_path is not None:
-                save(epoch + 1, 0)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, history)
-    model.eval()
-    return model, history
-
-
-def save_teacher(path: str | os.PathLike, model: ReIDBackbone, extra: dict | None = None) -> Path:
-    """Write ``{"state_dict", "config"}``; ``extra`` (plain values: modality,
-    image size, epochs, ...) is stored in ``config`` too. Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    config = {"depth": model.depth, "num_classes": model.num_classes, "saved_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    config.update(extra or {})
-    torch.save({"state_dict": model.state_dict(), "config": config}, path)
-    return path
-
-
-def load_teacher(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[ReIDBackbone, dict]:
-    """Rebuild the backbone from a :func:`save_teacher` checkpoint (read with
-    ``weights_only=True``); returns ``(model in eval mode, config dict)``."""
-    ckpt = torch.load(Path(path), map_location=device, weights_only=True)
-    config = ckpt["config"]
-    model = build_backbone(int(config["num_classes"]), int(config["depth"]), pretrained=False)
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval(), config
-
-
-def teacher_config_dict(cfg: TeacherConfig) -> dict:
-    """``cfg`` as plain values (tuples as lists) for a checkpoint's config."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+    if not hasattr(batches, "set_epoch"):
+        batches = _Replay(batches)
+    loop = FitLoop("teacher", step, batches, epochs=cfg.schedule.epochs, images_per_step=0, device=device,
+                   checkpoint_path=checkpoint_path, meta={**cfg.recipe(), "num_classes": num_classes, "depth": depth},
+                   log_every=max(len(batches), 1), guard=guard, max_nonfinite=max_nonfinite, history=True,
+                   progress=progress, lr=lambda: optimizer.param_groups[0]["lr"], dist=dist, log=log,
+                   mismatch="a teacher pretraining with another recipe",
+                   restart_hint="delete that file to start this one over")
+    loop.register(model=model, optimizer=optimizer, scheduler=scheduler)
+    loop.add_callback("epoch_start", lambda _: model.train())
+    loop.add_callback("epoch_end", lambda _, means: scheduler.step())
+    if on_epoch_end is not None:
+        loop.add_callback("epoch_end", lambda lp, means: on_epoch_end(lp.state.epoch, lp.history))
+    loop.fit()
+    return unwrap(model).eval(), loop.history
 
 
 def table3_query_gallery(records: Sequence[Record], modality: str) -> tuple[list[Record], list[Record]]:
@@ -274,21 +195,98 @@ def table3_query_gallery(records: Sequence[Record], modality: str) -> tuple[list
     return query, gallery
 
 
-def load_or_pretrain_teacher(path: str | os.PathLike, make_loader: Callable[[], Iterable], num_classes: int,
-                             cfg: TeacherConfig, device: torch.device,
-                             extra: dict | None = None) -> tuple[ReIDBackbone, dict]:
-    """The teacher checkpoint at ``path`` when it exists (notebook 01 writes
-    it); otherwise pretrain a teacher with ``cfg`` on ``make_loader()``'s IR
-    batches, save it there and return it (an interrupted pretraining resumes
-    from ``<name>.partial.pt`` beside it). Returns ``(model, config)``;
-    ``config["trained_here"]`` says which happened."""
-    path = Path(path)
-    if path.is_file():
-        model, config = load_teacher(path, device)
-        return model, {**config, "trained_here": False}
-    partial = path.with_name(path.stem + ".partial.pt")  # resumable pretraining (see pretrain_teacher)
-    model, _ = pretrain_teacher(make_loader(), num_classes, cfg, device, checkpoint_path=partial)
-    save_teacher(path, model, {"modality": "ir", **teacher_config_dict(cfg), **(extra or {})})
-    partial.unlink(missing_ok=True)
-    model, config = load_teacher(path, device)
-    return model, {**config, "trained_here": True}
+def evaluation_records(dataset) -> list[Record]:
+    """A dataset's test images (SYSU-MM01's ``test``; RegDB's two test lists)."""
+    if hasattr(dataset, "test"):
+        return list(dataset.test)
+    return list(dataset.test_visible) + list(dataset.test_thermal)
+
+
+def teacher_quality(model: ReIDBackbone, dataset, *, height: int, width: int, device: torch.device,
+                    modality: str = "ir", batch_size: int = 128) -> dict:
+    """Single-modality retrieval on the test identities (Table III's
+    protocol, :func:`table3_query_gallery`): R1, R10, R20, mAP, mINP in percent."""
+    from tsgan_lib.data import ImageDataset, build_transform
+    from tsgan_lib.eval.driver import evaluate_features
+    from tsgan_lib.eval.features import extract_features
+
+    query, gallery = table3_query_gallery(evaluation_records(dataset), modality)
+    tf = build_transform(False, height, width)
+    feats = extract_features(model, ImageDataset(query + gallery, tf), batch_size=batch_size, device=device)
+    res = evaluate_features(feats[:len(query)], feats[len(query):], [r.pid for r in query],
+                            [r.pid for r in gallery], device=device)
+    return {f"{modality}_{k}": round(float(v), 2) for k, v in res.items() if k != "num_valid"}
+
+
+def teacher_requirements(cfg: TrainConfig, num_classes: int) -> dict:
+    """What a teacher file's record must say to fit a run (see :meth:`NetworkRecord.mismatch`)."""
+    from tsgan_lib.data.config import data_tag
+
+    return {"arch__depth": cfg.model.depth, "arch__num_classes": num_classes, "settings__height": cfg.data.height,
+            "settings__width": cfg.data.width, "settings__pad": cfg.data.crop_pad,
+            "settings__pretrained": cfg.model.pretrained, "settings__recipe": cfg.teacher.recipe(),
+            "data": data_tag(cfg.data)}
+
+
+def obtain_teacher(cfg: TrainConfig, dataset, device: torch.device, *, run_dir: str | Path | None = None,
+                   amp_dtype: torch.dtype | None = None, dist: Dist = Dist(),
+                   log: Callable[[str], None] = print) -> tuple[ReIDBackbone, NetworkRecord, str, float]:
+    """The teacher phase: the one way the trainer and the notebooks get FE_T.
+
+    In order: the run's own copy (``run_dir/teacher.pt``: a resumed run never
+    picks up another teacher); ``cfg.teacher.path`` when its record fits this
+    run (depth, classes, image size, padding, recipe, data); else pretrain
+    one with ``cfg.teacher`` on this run's IR batches (resumable from
+    ``teacher_checkpoint.pt``), measure its IR->IR retrieval, save it in the
+    run folder and at ``cfg.teacher.path`` if that file does not exist yet.
+    Returns ``(backbone in eval mode, its record, where it came from, seconds
+    spent pretraining)``.
+    """
+    from tsgan_lib.data.config import train_batches
+    from tsgan_lib.utils import resolve_path
+
+    run_dir = Path(run_dir) if run_dir is not None else None
+    own = run_dir / TEACHER_FILE if run_dir is not None else None
+    if own is not None and own.is_file():
+        model, record = load_network(own, device, kind="teacher")
+        return model, record, f"{own} (this run's copy)", 0.0
+    required = teacher_requirements(cfg, dataset.num_train_ids)
+    shared = resolve_path(cfg.teacher.path) if cfg.teacher.path else None
+    why = "no teacher.path given"
+    if shared is not None and shared.is_file():
+        model, record = load_network(shared, device, kind="teacher")
+        why = record.mismatch(**required)
+        if why is None:
+            if own is not None and dist.main:
+                save_network(own, model, record)
+            return model, record, str(shared), 0.0
+        why = f"{shared} does not fit ({why})"
+    elif shared is not None:
+        why = f"{shared} does not exist"
+    schedule = cfg.teacher.schedule
+    log(f"teacher phase: {why}; pretraining an IR teacher (ResNet-{cfg.model.depth}, {schedule.epochs} epochs)")
+    t0 = time.perf_counter()
+    partial = (own.parent if own is not None else shared.parent if shared is not None else None)
+    loader = train_batches(cfg.data, dataset, seed=cfg.run.seed, device=device, dist=dist)
+    model, history = pretrain_teacher(
+        ModalityBatches(loader, "ir"), dataset.num_train_ids, cfg.teacher, device, depth=cfg.model.depth,
+        pretrained=cfg.model.pretrained, amp_dtype=amp_dtype, channels_last=device.type == "cuda"
+        and cfg.run.channels_last, checkpoint_path=partial / TEACHER_CHECKPOINT_FILE if partial else None,
+        max_nonfinite=cfg.run.max_nonfinite, progress=cfg.run.progress, dist=dist, log=log)
+    seconds = time.perf_counter() - t0
+    quality = teacher_quality(model, dataset, height=cfg.data.height, width=cfg.data.width, device=device)
+    final = history[-1] if history else {}
+    record = NetworkRecord("teacher", network_arch(model),
+                           settings={k.split("__", 1)[1]: v for k, v in required.items() if k.startswith("settings__")},
+                           data=required["data"], quality={**quality, "final_id_loss": final.get("id"),
+                                                           "final_train_acc": final.get("acc"),
+                                                           "pretrain_seconds": round(seconds, 1)})
+    if dist.main:
+        for path in (own, shared if shared is not None and not shared.exists() else None):
+            if path is not None:
+                save_network(path, model, record)
+        if partial is not None:
+            (partial / TEACHER_CHECKPOINT_FILE).unlink(missing_ok=True)
+    log(f"teacher phase: {seconds:.0f} s; IR->IR R1 {quality['ir_R1']:.1f}%, mAP {quality['ir_mAP']:.1f}% "
+        "(paper, Table III: 98.0 / 97.4)")
+    return model, record, "pretrained in this run", seconds

@@ -1,0 +1,120 @@
+"""The data of a training run: which dataset, which stand-in, and how batches are drawn.
+
+Scope: :class:`DataConfig` (one component of the run's configuration,
+:class:`tsgan_lib.train.config.TrainConfig`), :func:`load_data` (the dataset
+it names) and :func:`data_tag` (what identifies the data a network saw, for the
+"does this teacher fit?" check of :mod:`tsgan_lib.files`).
+
+A run trains on SYSU-MM01 or RegDB, given by a folder (``root``), or, when
+``root`` is ``None``, on the synthetic stand-in of that layout, generated
+once into a cache folder (:mod:`tsgan_lib.data.synthetic`). The dataset folder
+is the user's, not a table row's: the presets in ``params/`` never set it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from .regdb import TRIALS, load_regdb
+from .synthetic import SyntheticConfig, synthetic_sysu_root
+from .sysu import load_sysu
+from .transforms import default_pad
+
+DATASETS = ("sysu", "regdb")
+
+
+@dataclass
+class DataConfig:
+    """Which data, at which size, in which batches (paper Section IV.A-B)."""
+
+    dataset: Literal["sysu", "regdb"] = "sysu"  # the layout: SYSU-MM01 (the paper's benchmark) or RegDB
+    root: str | None = None         # the dataset folder; None = the synthetic stand-in of that layout
+    trial: int = 1                  # RegDB: which of the 10 identity splits this run trains and tests on
+    hold_out_val: bool = False      # SYSU-MM01: train on train_id.txt only and keep val_id.txt (PAPER_NOTES 5.11)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)  # the SYSU-MM01 stand-in's generator
+    height: int = 288               # network input size (PAPER_NOTES 5.6; the peers' SYSU-MM01 size)
+    width: int = 144
+    P: int = 8                      # identities per batch (paper IV.B: 8)
+    K: int = 4                      # (RGB, IR) pairs per identity (paper IV.B: 4)
+    pad: int | None = None          # random-crop padding in px; None = 10 px at 144 wide, scaled to the width
+    workers: int = 0                # DataLoader worker processes
+    verify: bool = False            # decode every image before training (a corrupt file stops the run at once)
+
+    @property
+    def crop_pad(self) -> int:
+        """The random-crop padding this run uses (``pad``, or the paper's scaled to ``width``)."""
+        return default_pad(self.width) if self.pad is None else int(self.pad)
+
+    @property
+    def resolved_root(self):
+        """The dataset folder (the stand-in's cache folder when ``root`` is ``None``; generated if needed)."""
+        from tsgan_lib.utils import resolve_path
+
+        if self.root is not None:
+            return resolve_path(self.root)
+        if self.dataset == "regdb":
+            from .synthetic_regdb import synthetic_regdb_root
+
+            return synthetic_regdb_root()
+        return synthetic_sysu_root(**asdict(self.synthetic))
+
+
+def data_tag(cfg: DataConfig) -> dict:
+    """What identifies the training data: a teacher trained on other data (or
+    another RegDB trial) may have seen this run's test identities."""
+    tag = {"dataset": cfg.dataset}
+    if cfg.root is None:
+        tag["root"] = "synthetic"
+        if cfg.dataset == "sysu":
+            tag["synthetic_key"] = cfg.synthetic.key()
+    else:
+        from tsgan_lib.utils import resolve_path
+
+        tag["root"] = str(resolve_path(cfg.root))
+    if cfg.dataset == "regdb":
+        tag["trial"] = cfg.trial
+    elif cfg.hold_out_val:
+        tag["hold_out_val"] = True
+    return tag
+
+
+def load_data(cfg: DataConfig):
+    """The dataset ``cfg`` names (:class:`~tsgan_lib.data.sysu.SYSUMM01` or
+    :class:`~tsgan_lib.data.regdb.RegDB`), read with the readers' structural checks."""
+    if cfg.dataset == "regdb":
+        if cfg.trial not in TRIALS:
+            raise ValueError(f"data.trial={cfg.trial}: RegDB has trials 1..10")
+        return load_regdb(cfg.resolved_root, trial=cfg.trial)
+    return load_sysu(cfg.resolved_root, hold_out_val=cfg.hold_out_val)
+
+
+
+def train_batches(cfg: DataConfig, dataset, *, seed: int, device, dist=None):
+    """The run's training batches ``(x_rgb, x_ir, labels)``: P identities x K
+    (RGB, IR) pairs per step and process (with several processes, each takes
+    its own P identities of one global draw; see :mod:`tsgan_lib.train.distributed`).
+    ``len()`` is the steps per epoch; ``.sampler.set_epoch(epoch, start_step)`` positions it."""
+    from . import build_train_loader
+
+    rank, world = (dist.rank, dist.world_size) if dist is not None else (0, 1)
+    return EpochBatches(build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width, pad=cfg.crop_pad,
+                              workers=cfg.workers, seed=seed, pin_memory=device.type == "cuda", rank=rank,
+                              world_size=world))
+
+
+class EpochBatches:
+    """A loader over a positioned sampler, as the fit loop drives it:
+    ``set_epoch(epoch, start_step)``, ``len()`` = steps per epoch, iteration."""
+
+    def __init__(self, loader) -> None:
+        self.loader, self.sampler = loader, loader.sampler
+
+    def __len__(self) -> int:
+        return self.sampler.steps_per_epoch
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        self.sampler.set_epoch(epoch, start_step)
+
+    def __iter__(self):
+        return iter(self.loader)

@@ -1,0 +1,29 @@
+"""What a run's test evaluates, as one component of its configuration.
+
+The protocol's own constants (cameras, shots, the 10 trials) live in
+:mod:`tsgan_lib.eval.protocol`; these are the choices a run makes among them.
+On RegDB ``modes`` and ``shots`` do not apply: both directions
+(visible->thermal, thermal->visible) are evaluated on every test image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .protocol import NUM_TRIALS
+
+
+@dataclass
+class EvalConfig:
+    """The test of a trained run (SYSU-MM01 protocol; paper Section IV.A)."""
+
+    modes: tuple[str, ...] = ("all", "indoor")  # search modes: all-search (cams 1, 2, 4, 5) and indoor (1, 2)
+    shots: tuple[int, ...] = (1,)               # gallery images per (id, camera): 1 single-shot, 10 multi-shot
+    trials: int = NUM_TRIALS                    # random gallery draws (the protocol: 10)
+    rerank: bool = False                        # also k-reciprocal re-ranking (paper IV.B.1)
+    batch_size: int = 128                       # feature extraction batch
+    rand_perm: str | None = None                # the official rand_perm_cam.mat (exact galleries); None = seeded draws
+
+    def __post_init__(self) -> None:
+        self.modes = tuple(self.modes)
+        self.shots = tuple(int(s) for s in self.shots)

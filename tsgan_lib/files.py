@@ -1,0 +1,288 @@
+"""Every file the project writes, written and read in one place.
+
+Scope: checkpoints, trained networks (teacher, backbone, CycleGAN) and the
+JSON files of a run (``config.json``, ``results.json``, ...).
+
+- **Atomic writes.** :func:`save_atomic` (``torch.save``) and
+  :func:`write_text_atomic` / :func:`write_json` go through a temporary file in
+  the same folder, flushed to disk, then ``os.replace``: an interrupted or
+  failed write (a kill, a full disk) leaves the previous file intact, and a
+  failure is raised as :class:`FileWriteError` naming the file.
+- **Safe reads.** :func:`load_weights` reads with ``torch.load(weights_only=True)``:
+  a file holding pickled Python objects is refused and nothing in it runs; a
+  truncated or corrupted file is a :class:`FileFormatError` naming it.
+  :func:`read_json` does the same for JSON.
+- **One record per saved network.** :func:`save_network` writes
+  ``{"format", "state_dict", "record"}`` where :class:`NetworkRecord` says what
+  the network is (``kind``, the architecture that rebuilds it), the settings it
+  was trained with, the data it saw and, when measured, its quality.
+  :func:`load_network` rebuilds it; :meth:`NetworkRecord.mismatch` is the one
+  "does it fit this run?" check, used by the trainer and the notebooks.
+
+Everything here holds tensors, numbers, strings, lists and dicts only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+FORMAT = "tsgan-network-1"
+KINDS = ("teacher", "backbone", "cyclegan")
+
+
+class FileFormatError(ValueError):
+    """A file exists but is not what was expected (truncated, corrupted, the
+    wrong kind, invalid JSON). The message names the file."""
+
+
+class FileWriteError(OSError):
+    """Writing a file failed (e.g. a full disk); the previous file, if any, is intact."""
+
+
+# ---- writing ----------------------------------------------------------------------------------
+def _write_atomic(path: str | os.PathLike, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        kept = "the previous file is intact" if path.exists() else "no file was written"
+        raise FileWriteError(err.errno, f"could not write {path} ({err.strerror or err}); {kept}. "
+                                        "Free some disk space (or fix the folder's permissions) and run again") from err
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save(obj)`` to ``path`` through a temporary file and a rename."""
+    return _write_atomic(path, lambda f: torch.save(obj, f))
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (JSON, a log) through a temporary file and a rename."""
+    return _write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """``obj`` as indented JSON, atomically."""
+    return write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
+
+
+# ---- reading ----------------------------------------------------------------------------------
+def read_json(path: str | os.PathLike, what: str = "a JSON file") -> Any:
+    """Parse a JSON file; a missing file is ``FileNotFoundError`` and invalid
+    JSON a :class:`FileFormatError`, both naming the file and what was expected."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no file {path}: expected {what}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FileFormatError(f"{path} is not valid JSON ({err}): expected {what}") from err
+
+
+def load_weights(path: str | os.PathLike, device: torch.device | str = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with errors that name the file.
+
+    A file that holds pickled Python objects (anything but tensors and plain
+    values) is refused before anything in it runs; a truncated or corrupted
+    file says so.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise FileFormatError(f"{path}: refused: it holds pickled Python objects, not only tensors and plain "
+                              f"values, so it is not a weights-only file and nothing in it was run ({err})") from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        raise FileFormatError(f"{path}: not a readable weights-only checkpoint: truncated or corrupted "
+                              f"({type(err).__name__}: {err}). Delete it (a run resumes from its previous "
+                              "checkpoint only if one exists) or restore it from a copy") from err
+
+
+# ---- networks ---------------------------------------------------------------------------------
+@dataclass
+class NetworkRecord:
+    """What a saved network is, and what it was made from.
+
+    ``kind``: "teacher" (the IR teacher, a full backbone of which FE_T is
+    used), "backbone" (a trained student) or "cyclegan". ``arch``: what
+    rebuilds it (backbones: ``depth``, ``num_classes``; a CycleGAN: its
+    ``config_dict``). ``settings``: the settings it was trained with (image
+    size, crop padding, recipe, variant, seed, epochs). ``data``: the data it
+    saw (:func:`tsgan_lib.data.config.data_tag`). ``quality``: what was
+    measured on it (the teacher's IR->IR retrieval, for instance).
+    """
+
+    kind: str
+    arch: dict
+    settings: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    quality: dict = field(default_factory=dict)
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"NetworkRecord.kind={self.kind!r}: expected one of {KINDS}")
+
+    def mismatch(self, **required: Any) -> str | None:
+        """Why this network does not fit a run that needs ``required``
+        (``None`` if it fits). Keys name a section and a field, e.g.
+        ``arch__depth=50, settings__height=288, data={...}``; a key without
+        ``__`` compares a whole section."""
+        problems = []
+        for key, want in required.items():
+            section, _, name = key.partition("__")
+            have_section = getattr(self, section)
+            have = have_section.get(name, "<not recorded>") if name else have_section
+            if have != want:
+                label = f"{section}.{name}" if name else section
+                problems.append(f"{label} is {have!r}, this run needs {want!r}")
+        return "; ".join(problems) or None
+
+
+def _build(record: NetworkRecord) -> nn.Module:
+    from tsgan_lib.models import build_backbone, build_cyclegan_from_config
+
+    if record.kind == "cyclegan":
+        return build_cyclegan_from_config(record.arch)
+    return build_backbone(int(record.arch["num_classes"]), int(record.arch["depth"]), pretrained=False)
+
+
+def network_arch(module: nn.Module) -> dict:
+    """The ``arch`` entry of a module's record (what :func:`load_network` rebuilds)."""
+    if hasattr(module, "config_dict"):  # a CycleGAN
+        return module.config_dict()
+    return {"depth": int(module.depth), "num_classes": int(module.num_classes)}
+
+
+def save_network(path: str | os.PathLike, module: nn.Module, record: NetworkRecord) -> Path:
+    """Write ``module``'s weights (on the CPU, contiguous) with its record, atomically."""
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    return save_atomic({"format": FORMAT, "state_dict": state, "record": asdict(record)}, path)
+
+
+def _legacy_record(path: Path, raw: Mapping) -> NetworkRecord:
+    """Records of files written before this module existed: teachers and
+    CycleGANs as ``{"state_dict", "config"}``, backbones as ``{"state_dict", "info"}``."""
+    if "info" in raw:  # a backbone.pt
+        info = dict(raw["info"])
+        arch = {"depth": info.pop("depth"), "num_classes": info.pop("num_classes")}
+        data = {k: info.pop(k) for k in ("data", "num_ids", "data_seed") if k in info}
+        return NetworkRecord("backbone", arch, settings=info, data=data, created="")
+    config = dict(raw["config"])
+    if "generator" in config:  # a CycleGAN
+        arch = {k: config.pop(k) for k in ("fmap_channels", "joint_disc", "generator", "discriminator")}
+        return NetworkRecord("cyclegan", arch, settings=config, created="")
+    arch = {"depth": config.pop("depth"), "num_classes": config.pop("num_classes")}
+    data = {k: config.pop(k) for k in ("data", "num_ids", "data_seed") if k in config}
+    from tsgan_lib.data.transforms import LEGACY_PAD
+
+    config.setdefault("pad", LEGACY_PAD)  # before the padding was recorded, it was 10 px at any size
+    return NetworkRecord("teacher", arch, settings=config, data=data, created=config.pop("saved_at", ""))
+
+
+def read_network_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[dict, NetworkRecord]:
+    """The state dict and the record of a saved network, without building it."""
+    path = Path(path)
+    raw = load_weights(path, device)
+    if not isinstance(raw, Mapping) or "state_dict" not in raw:
+        raise FileFormatError(f"{path}: expected a saved network (a 'state_dict' and its record), "
+                              f"found {sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__}")
+    if raw.get("format") == FORMAT:
+        return raw["state_dict"], NetworkRecord(**raw["record"])
+    if "config" in raw or "info" in raw:
+        return raw["state_dict"], _legacy_record(path, raw)
+    raise FileFormatError(f"{path}: a state_dict without a record of what network it is")
+
+
+def load_network(path: str | os.PathLike, device: torch.device | str = "cpu",
+                 kind: str | None = None) -> tuple[nn.Module, NetworkRecord]:
+    """Rebuild a saved network (eval mode, on ``device``) and return it with
+    its record; ``kind`` (if given) must match the file's."""
+    state, record = read_network_file(path, device)
+    if kind is not None and record.kind != kind:
+        raise FileFormatError(f"{path} holds a {record.kind}, expected a {kind}")
+    module = _build(record)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        raise FileFormatError(f"{path}: its weights do not fit the {record.kind} its record describes ({err})") from err
+    return module.to(device).eval(), record
+
+
+def load_backbone(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, NetworkRecord]:
+    """A trained student (``backbone.pt``, or a run folder holding it), ready for testing."""
+    path = Path(path)
+    return load_network(path / "backbone.pt" if path.is_dir() else path, device, kind="backbone")
+
+
+# ---- one run per folder -----------------------------------------------------------------------
+class RunFolderBusy(RuntimeError):
+    """Another live process holds the run folder's lock."""
+
+
+class RunLock:
+    """One folder, one run: an exclusive ``fcntl.flock`` on ``<folder>/.lock``.
+
+    The lock file records the holder (pid, host, start time). A second run on
+    the folder is refused naming that process. The kernel drops the lock when
+    its process dies, so a lock left by a killed run is found free and taken
+    over (the takeover is reported). On a network file system ``flock`` may
+    only hold within one machine.
+    """
+
+    def __init__(self, folder: str | os.PathLike, log=print) -> None:
+        self.path = Path(folder) / ".lock"
+        self.log = log
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+        import socket
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunFolderBusy(f"{self.path.parent} is in use by {holder}: another run is writing there. Wait for it "
+                                "to finish, stop it (Ctrl-C, or kill that pid), or give this run another folder "
+                                "(run.dir)") from None
+        previous = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        if previous:
+            self.log(f"{self.path.parent}: the lock of {previous} was left by a run that no longer exists "
+                     "(killed?); taking it over")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}"
+                  .encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None

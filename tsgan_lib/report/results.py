@@ -1,0 +1,189 @@
+"""Testing a trained run and writing ``results.json``.
+
+:func:`evaluate_run` loads a run folder's ``backbone.pt`` (the student alone:
+the GAN and the teacher play no part at test time), extracts the test
+features (V, the GAP vector) and evaluates the dataset's protocol:
+
+- SYSU-MM01: every mode x shots setting of ``cfg.eval`` over its trials
+  (keys ``all_single``, ``indoor_single``, ... with ``_rerank`` when asked);
+- RegDB: both directions, ``visible_to_thermal`` and ``thermal_to_visible``,
+  on this run's trial (one model per trial; :func:`aggregate_trials` gives the
+  mean ± std over trials that RegDB reports).
+
+``results.json``::
+
+    {"dataset", "variant", "metrics": {setting: {"R1", "R10", "R20", "mAP", "mINP"}},
+     "metrics_std": {...}, "chance": {setting: {"R1": ...}}, "chance_R1", "untrained": {setting: {...}},
+     "teacher_quality": {...}, "train_seconds", "eval_seconds", ..., "config": {...}}
+
+All metrics in percent, means (and standard deviations) over the gallery
+draws. ``chance`` is a random ranking's Rank-1; ``untrained`` is the same
+backbone at its initialisation, the floor a trained run must clear.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tsgan_lib.data.config import load_data
+from tsgan_lib.eval.driver import evaluate_features, evaluate_sysu_model
+from tsgan_lib.eval.features import extract_features
+from tsgan_lib.eval.metrics import chance_rank1
+from tsgan_lib.eval.protocol import labels, sysu_query_gallery
+from tsgan_lib.files import load_backbone, read_json, write_json
+from tsgan_lib.models import ReIDBackbone, build_backbone
+from tsgan_lib.train.config import TrainConfig, load_config
+from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
+
+from .vocab import METRIC_NAMES, REGDB_DIRECTIONS, setting_key
+
+RESULTS_FILE = "results.json"
+
+
+def metrics_by_setting(df: pd.DataFrame) -> tuple[dict, dict]:
+    """Means and standard deviations over trials of a per-trial DataFrame, keyed by setting."""
+    means, stds = {}, {}
+    for key, g in df.groupby("setting", sort=False):
+        means[key] = {m: round(float(g[m].mean()), 4) for m in METRIC_NAMES}
+        stds[key] = {m: round(float(g[m].std(ddof=1)) if len(g) > 1 else 0.0, 4) for m in METRIC_NAMES}
+    return means, stds
+
+
+def _sysu_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, modes, shots, trials, rerank) -> pd.DataFrame:
+    df = evaluate_sysu_model(
+        model, dataset, height=cfg.data.height, width=cfg.data.width, batch_size=cfg.eval.batch_size, device=device,
+        modes=tuple(modes), shots=tuple(shots), trials=range(trials), rerank=(False, True) if rerank else (False,),
+        rand_perm=resolve_path(cfg.eval.rand_perm) if cfg.eval.rand_perm else None)
+    df.insert(0, "setting", [setting_key(m, int(s), bool(r)) for m, s, r in zip(df["mode"], df["shots"], df["rerank"])])
+    return df
+
+
+def _regdb_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, rerank) -> pd.DataFrame:
+    from tsgan_lib.data import ImageDataset, build_transform
+
+    tf = build_transform(False, cfg.data.height, cfg.data.width)
+    vis, th = list(dataset.test_visible), list(dataset.test_thermal)
+    feats = extract_features(model, ImageDataset(vis + th, tf), batch_size=cfg.eval.batch_size, device=device)
+    fv, ft = feats[:len(vis)], feats[len(vis):]
+    rows = []
+    for rr in (False, True) if rerank else (False,):
+        for key, (qf, q, gf, g) in zip(REGDB_DIRECTIONS, ((fv, vis, ft, th), (ft, th, fv, vis))):
+            res = evaluate_features(qf, gf, [r.pid for r in q], [r.pid for r in g], rerank=rr, device=device)
+            rows.append({"setting": key + ("_rerank" if rr else ""), "trial": dataset.trial, "rerank": rr,
+                         **{m: res[m] for m in METRIC_NAMES}})
+    return pd.DataFrame(rows)
+
+
+def evaluate_backbone(model: ReIDBackbone, dataset, cfg: TrainConfig, *, modes=None, shots=None, trials=None,
+                      rerank=None, device: str | torch.device = "auto") -> pd.DataFrame:
+    """Per-trial results (one row per setting and gallery draw, column ``setting``)
+    of ``model`` on ``dataset``'s test split with ``cfg``'s protocol settings (each overridable)."""
+    rerank = cfg.eval.rerank if rerank is None else rerank
+    if cfg.data.dataset == "regdb":
+        return _regdb_frame(model, dataset, cfg, device, rerank=rerank)
+    return _sysu_frame(model, dataset, cfg, device, modes=modes or cfg.eval.modes, shots=shots or cfg.eval.shots,
+                       trials=cfg.eval.trials if trials is None else trials, rerank=rerank)
+
+
+def chance_by_setting(cfg: TrainConfig, dataset, settings, trials: int) -> dict[str, float]:
+    """Expected Rank-1 (percent) of a random ranking per setting (averaged over the draws)."""
+    out = {}
+    if cfg.data.dataset == "regdb":
+        vis, th = list(dataset.test_visible), list(dataset.test_thermal)
+        for key, (q, g) in zip(REGDB_DIRECTIONS, ((vis, th), (th, vis))):
+            out[key] = round(100.0 * chance_rank1([r.pid for r in q], [r.pid for r in g]), 4)
+        return out
+    rand_perm = resolve_path(cfg.eval.rand_perm) if cfg.eval.rand_perm else None
+    for key in settings:
+        mode, shot = key.split("_")[:2]
+        vals = []
+        for t in range(trials):
+            q, g = sysu_query_gallery(dataset.test, mode, 1 if shot == "single" else 10, t, rand_perm)
+            (qp, qc), (gp, gc) = labels(q), labels(g)
+            vals.append(chance_rank1(qp, gp, qc, gc))
+        out[key.removesuffix("_rerank")] = round(100.0 * float(np.mean(vals)), 4)
+    return out
+
+
+def untrained_backbone(cfg: TrainConfig, num_classes: int) -> ReIDBackbone:
+    """The student as the trainer initialises it (same seed)."""
+    seed_everything(cfg.run.seed)
+    return build_backbone(num_classes, cfg.model.depth, cfg.model.pretrained)
+
+
+def dataset_label(cfg: TrainConfig, dataset) -> str:
+    name = {"sysu": "SYSU-MM01", "regdb": "RegDB"}[cfg.data.dataset]
+    trial = f", trial {cfg.data.trial}" if cfg.data.dataset == "regdb" else ""
+    if cfg.data.root is None:
+        sensor = f", {cfg.data.synthetic.ir_sensor} IR" if hasattr(cfg.data.synthetic, "ir_sensor") and \
+            cfg.data.dataset == "sysu" else ""
+        return f"synthetic {name} stand-in ({dataset.num_train_ids} training ids{sensor}{trial})"
+    return f"{name} ({resolve_path(cfg.data.root)}{trial})"
+
+
+def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "auto", untrained: bool = True,
+                 write: bool = True, dataset=None, **overrides: Any) -> tuple[dict, pd.DataFrame]:
+    """Evaluate ``run_dir``'s ``backbone.pt`` with its configuration's protocol
+    (``overrides``: ``modes``, ``shots``, ``trials``, ``rerank``). ``untrained``:
+    also the initial backbone (first setting only). ``write``: save
+    ``results.json`` in the run folder. Returns ``(results, per-trial DataFrame)``."""
+    run_dir = resolve_path(run_dir)
+    cfg = load_config(run_dir / "config.json")
+    device = resolve_device(device)
+    t0 = time.perf_counter()
+    dataset = dataset or load_data(cfg.data)
+    model, record = load_backbone(run_dir, device)
+    df = evaluate_backbone(model, dataset, cfg, device=device, **overrides)
+    means, stds = metrics_by_setting(df)
+    trials = int(df["trial"].nunique()) if cfg.data.dataset == "sysu" else 1
+    chance = chance_by_setting(cfg, dataset, means, trials)
+    first = next(iter(means))
+    results: dict[str, Any] = {
+        "dataset": dataset_label(cfg, dataset), "variant": cfg.variant, "run_dir": str(run_dir),
+        "epochs": record.settings.get("epochs"), "trials": trials, "metrics": means, "metrics_std": stds,
+        "chance": chance, "chance_R1": chance[first.removesuffix("_rerank")],
+    }
+    if untrained:
+        init = untrained_backbone(cfg, dataset.num_train_ids)
+        kw = {} if cfg.data.dataset == "regdb" else {"modes": (first.split("_")[0],), "shots": (1,), "trials": trials}
+        df0 = evaluate_backbone(init, dataset, cfg, rerank=False, device=device, **kw)
+        results["untrained"] = {k: v for k, v in metrics_by_setting(df0)[0].items() if k == first}
+    results["eval_seconds"] = round(time.perf_counter() - t0, 2)
+    info_file = run_dir / "train_info.json"
+    if info_file.is_file():
+        results.update({k: v for k, v in read_json(info_file).items() if k not in results})
+    results["config"] = cfg.to_dict()
+    if write:
+        write_json(run_dir / RESULTS_FILE, results)
+    return results, df
+
+
+def load_results(run_dir: str | os.PathLike) -> dict:
+    """A run's ``results.json`` (clear errors for a missing or invalid file)."""
+    path = resolve_path(run_dir) / RESULTS_FILE
+    return read_json(path, f"the {RESULTS_FILE} that evaluate_run writes (train and evaluate the run first)")
+
+
+def aggregate_trials(results: list[dict]) -> dict:
+    """RegDB's reported figure: mean ± std over the trials' runs, per setting and metric."""
+    if not results:
+        raise ValueError("no trial results to aggregate")
+    keys = results[0]["metrics"]
+    out = {"trials": [r.get("config", {}).get("data", {}).get("trial") for r in results], "metrics": {},
+           "metrics_std": {}}
+    for key in keys:
+        for m in METRIC_NAMES:
+            vals = [r["metrics"][key][m] for r in results]
+            out["metrics"].setdefault(key, {})[m] = round(float(np.mean(vals)), 4)
+            out["metrics_std"].setdefault(key, {})[m] = round(float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0, 4)
+    return out
+
+
+

@@ -1,0 +1,47 @@
+"""One vocabulary for the library, the notebooks and the tables: variants, settings, metrics.
+
+- Variants: the paper's Table II rows, as configuration names
+  (:data:`tsgan_lib.train.steps.TABLE2_VARIANTS`) and as the paper prints them
+  (the row labels of :data:`tsgan_lib.eval.tables.TABLE_II`).
+- Settings: a SYSU-MM01 protocol setting is ``<mode>_<single|multi>[_rerank]``
+  (``all_single``); a RegDB direction is ``visible_to_thermal`` or
+  ``thermal_to_visible`` (with ``_rerank``).
+- Metrics: the evaluation driver's columns, in percent.
+"""
+
+from __future__ import annotations
+
+from tsgan_lib.eval.driver import METRICS
+from tsgan_lib.eval.tables import TABLE_II
+from tsgan_lib.train.steps import TABLE2_VARIANTS
+
+VARIANTS = TABLE2_VARIANTS
+#: "backbone" -> "Backbone", ..., "jd_all_ts" -> "TS-GAN_JD^allTS" (the paper's labels)
+VARIANT_NAMES = dict(zip(TABLE2_VARIANTS, TABLE_II))
+REGDB_DIRECTIONS = ("visible_to_thermal", "thermal_to_visible")
+METRIC_NAMES = METRICS
+
+
+def setting_key(mode: str, shots: int, rerank: bool = False) -> str:
+    """``("all", 1, False)`` -> ``"all_single"``; ``("indoor", 10, True)`` -> ``"indoor_multi_rerank"``."""
+    return f"{mode}_{'single' if shots == 1 else 'multi'}" + ("_rerank" if rerank else "")
+
+
+def setting_label(key: str) -> str:
+    """``"all_single"`` -> ``"all-search, single-shot"``; RegDB keys -> ``"visible→thermal"``."""
+    rerank = key.endswith("_rerank")
+    base = key.removesuffix("_rerank")
+    if base in REGDB_DIRECTIONS:
+        text = base.replace("_to_", "→")
+    else:
+        mode, shots = base.split("_")
+        text = f"{'all-search' if mode == 'all' else 'indoor'}, {shots}-shot"
+    return text + (", re-ranked" if rerank else "")
+
+
+def markdown_table(rows: list[list], header: list[str], align_first_left: bool = True) -> str:
+    """A Markdown table (first column left-aligned, the others right)."""
+    sep = ["---" if align_first_left else "---:"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "|".join(sep) + "|"]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(lines)
