@@ -13,6 +13,11 @@ main process, so DataLoader workers change nothing. It is reproducible: the
 draws of epoch ``e`` depend only on ``(seed, e)``; :meth:`state_dict` /
 :meth:`load_state_dict` carry the epoch (and the batches of it already
 done, ``start_step``) for resuming.
+
+Bad parameters (``P < 2``, ``K < 1``) raise :class:`ValueError`; training data
+with fewer than ``P`` identities that have both modalities raises
+:class:`~tsgan_lib.data.records.DatasetError` (a ``ValueError``) naming ``P``
+and the count.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
+
+from .records import DatasetError
 
 
 class CrossModalityIdentitySampler(Sampler):
@@ -42,7 +49,8 @@ class CrossModalityIdentitySampler(Sampler):
         if dropped:
             warnings.warn(f"CrossModalityIdentitySampler: {dropped} identities lack one modality and are skipped")
         if len(both) < P:
-            raise ValueError(f"P={P} identities per batch, but only {len(both)} identities have both RGB and IR images")
+            raise DatasetError(f"P={P} identities per batch, but only {len(both)} identities have both RGB and IR "
+                               f"images: expected at least P={P} such identities (lower P or train on more identities)")
         self.pids = both
         self.num_rgb = len(rgb_pids)
         self.epoch = 0
