@@ -173,27 +173,27 @@ def _check_images(items: Sequence[tuple[str, str]]) -> list[tuple[str, str, str,
 
 def _decode_all(images: list[tuple[str, str]], workers: int, progress: bool, desc: str) -> list[tuple]:
     results: list[tuple] = []
-    bar = tqdm(total=len(images), unit="img", desc=desc, disable=not progress)
-    try:
-        if workers <= 1 or len(images) < 2:
+    if workers <= 1 or len(images) < 2:
+        with tqdm(total=len(images), unit="img", desc=desc, disable=not progress) as bar:
             for i in range(0, len(images), 64):
                 chunk = images[i:i + 64]
                 results += _check_images(chunk)
                 bar.update(len(chunk))
-            return results
-        size = max(1, min(64, math.ceil(len(images) / (workers * 8))))
-        chunks = [images[i:i + size] for i in range(0, len(images), size)]
-        pool = ProcessPoolExecutor(max_workers=workers)
-        try:
-            futures = {pool.submit(_check_images, c): len(c) for c in chunks}
+        return results
+    size = max(1, min(64, math.ceil(len(images) / (workers * 8))))
+    chunks = [images[i:i + size] for i in range(0, len(images), size)]
+    pool = ProcessPoolExecutor(max_workers=workers)  # the platform's default start method
+    try:
+        # Submit before the progress bar exists: with "fork" the workers start at
+        # the first submit, before tqdm's monitor thread.
+        futures = {pool.submit(_check_images, c): len(c) for c in chunks}
+        with tqdm(total=len(images), unit="img", desc=desc, disable=not progress) as bar:
             for f in as_completed(futures):
                 results += f.result()
                 bar.update(futures[f])
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return results
     finally:
-        bar.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
 
 
 @dataclass
