@@ -1,13 +1,19 @@
-"""The data contract shared by every reader: plain image records.
+"""The data contract shared by every reader: plain image records, and the
+library's own data errors and warnings.
 
 A :class:`Record` is one image on disk with its person id, camera id and
 modality. Readers (:mod:`tsgan_lib.data.sysu`, :mod:`tsgan_lib.data.regdb`)
 return lists of records; datasets, samplers and the evaluation protocol
 consume them. Nothing else is needed to describe a ReID split.
+
+:class:`DatasetError` is raised for every malformed dataset tree, list file or
+image; :class:`ImageModeWarning` is issued (once per image mode and process)
+when an image in an unusual mode is converted on reading.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 RGB = "rgb"
@@ -16,10 +22,28 @@ MODALITIES = (RGB, IR)
 
 
 class DatasetError(ValueError):
-    """A dataset tree or image is missing or malformed.
+    """A dataset tree, list file or image is missing or malformed.
 
-    The message always names the offending path and says what was expected.
+    The message names the offending path (or parameter) and says what was
+    expected. Built as ``DatasetError(what, path)``, the message reads
+    ``"<path>: <what>"`` and the two parts stay available as :attr:`path`
+    (``None`` when no single file is at fault) and :attr:`what`, which is how
+    :mod:`tsgan_lib.data.verify` turns errors into problem reports.
     """
+
+    def __init__(self, what: str, path: str | os.PathLike | None = None):
+        self.what = str(what)
+        self.path = None if path is None else str(path)
+        super().__init__(self.what if self.path is None else f"{self.path}: {self.what}")
+
+    def __reduce__(self):  # keep path and what through pickling (DataLoader workers, process pools)
+        return type(self), (self.what, self.path)
+
+
+class ImageModeWarning(UserWarning):
+    """An image in an unusual mode (RGBA, palette, CMYK, 16-bit ...) was
+    converted to 8-bit RGB on reading. Issued once per mode and process,
+    naming the first such file."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@ same global batches of ``world_size x P`` identities (same seed) and takes its
 own slice of P, so no identity is on two processes in one step and together
 they cover the epoch once; an epoch has ``ceil(#RGB / (world_size x P x K))``
 steps. With one process this is the plain sampler.
+
+Bad parameters (``P < 2``, ``K < 1``) raise :class:`ValueError`; training data
+with fewer than ``P`` identities that have both modalities raises
+:class:`~tsgan_lib.data.records.DatasetError` (a ``ValueError``) naming ``P``
+and the count.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
+
+from .records import DatasetError
 
 
 class CrossModalityIdentitySampler(Sampler):
@@ -52,8 +59,10 @@ class CrossModalityIdentitySampler(Sampler):
         if dropped:
             warnings.warn(f"CrossModalityIdentitySampler: {dropped} identities lack one modality and are skipped")
         if len(both) < P * world_size:
-            raise ValueError(f"P={P} identities per batch{f' on each of {world_size} processes' if world_size > 1 else ''}, "
-                             f"but only {len(both)} identities have both RGB and IR images")
+            on = f" on each of {world_size} processes" if world_size > 1 else ""
+            raise DatasetError(f"P={P} identities per batch{on}, but only {len(both)} identities have both RGB and IR "
+                               f"images: expected at least P={P * world_size} such identities (lower P or train on "
+                               "more identities)")
         self.pids = both
         self.num_rgb = len(rgb_pids)
         self.epoch = 0

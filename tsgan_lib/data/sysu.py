@@ -10,13 +10,18 @@ Not every person appears in every camera, so person folders may be missing.
 
 :func:`load_sysu` first checks the tree's structure (cheap: directory listings
 only, no image decoding) and raises :class:`DatasetError` naming the missing or
-malformed path. Person ids are relabelled to ``0..N-1`` only for the training
-records; validation and test records keep the dataset's own ids.
+malformed path. :func:`inspect_sysu` runs the same checks and collects every
+problem instead of stopping at the first (used by
+:mod:`tsgan_lib.data.verify`). Files without an image extension (``.txt``
+notes, ``Thumbs.db``) are ignored. Person ids are relabelled to ``0..N-1``
+only for the training records; validation and test records keep the
+dataset's own ids.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,7 @@ IR_CAMERAS = (3, 6)
 ALL_CAMERAS = (1, 2, 3, 4, 5, 6)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 SPLIT_FILES = ("train_id.txt", "val_id.txt", "test_id.txt")
+ROOT_MISSING = "SYSU-MM01 root does not exist or is not a folder: expected cam1..cam6/ and exp/"
 
 
 def camera_modality(camid: int) -> str:
@@ -79,59 +85,142 @@ class SYSUMM01:
 
 def read_id_file(path: Path) -> list[int]:
     """Read one ``exp/*_id.txt`` file: a single line of comma-separated ints."""
+    path = Path(path)
+    expected = "expected one line of comma-separated person ids such as '1,2,4'"
     if not path.is_file():
-        raise DatasetError(f"Missing SYSU-MM01 split file {path}: expected one line of comma-separated person ids")
-    text = path.read_text().strip()
+        raise DatasetError(f"missing SYSU-MM01 split file: {expected}", path)
+    text = path.read_bytes().decode("utf-8", errors="replace").strip()  # binary junk: malformed, not a crash
     if not text:
-        raise DatasetError(f"Empty SYSU-MM01 split file {path}: expected one line of comma-separated person ids")
+        raise DatasetError(f"empty SYSU-MM01 split file: {expected}", path)
     ids = []
     for tok in text.replace("\n", ",").split(","):
         tok = tok.strip()
         if not tok:
             continue
         if not tok.isdigit():
-            raise DatasetError(f"Malformed SYSU-MM01 split file {path}: {tok!r} is not a person id "
-                               "(expected comma-separated positive integers such as '1,2,4')")
+            raise DatasetError(f"malformed SYSU-MM01 split file: {tok[:40]!r} is not a person id; "
+                               "expected comma-separated positive integers such as '1,2,4'", path)
         ids.append(int(tok))
     if not ids:
-        raise DatasetError(f"SYSU-MM01 split file {path} holds no person ids")
-    if len(set(ids)) != len(ids):
-        raise DatasetError(f"SYSU-MM01 split file {path} lists a person id twice")
+        raise DatasetError(f"SYSU-MM01 split file holds no person ids: {expected}", path)
+    dup = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if dup:
+        raise DatasetError(f"SYSU-MM01 split file lists person id {dup[0]:04d} twice: expected each id once", path)
     return ids
 
 
-def _list_images(folder: Path) -> list[str]:
-    """Name-sorted image file names of one person folder (no decoding)."""
+def _list_person_folder(folder: str) -> tuple[list[str], list[str]]:
+    """Name-sorted image file names of one person folder, and the paths of
+    everything else in it (ignored by the reader). No decoding."""
+    images, other = [], []
     with os.scandir(folder) as it:
-        names = [e.name for e in it if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)]
-    return sorted(names)
+        for e in it:
+            if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS):
+                images.append(e.name)
+            else:
+                other.append(e.path)
+    return sorted(images), sorted(other)
+
+
+@dataclass
+class SysuScan:
+    """What :func:`inspect_sysu` found: the image tree ``{camid: {pid: [abs
+    paths]}}`` (cameras that could be read), the split ids of each readable
+    split file, every structural problem as a :class:`DatasetError`, and the
+    files the reader ignores (non-image files in camera and person folders)."""
+
+    root: Path
+    tree: dict[int, dict[int, list[str]]]
+    ids: dict[str, list[int]]
+    errors: list[DatasetError]
+    ignored: list[str]
+
+    def raise_first(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+
+def _scan_cameras(root: Path, errors: list[DatasetError], ignored: list[str]) -> dict[int, dict[int, list[str]]]:
+    tree: dict[int, dict[int, list[str]]] = {}
+    for cam in ALL_CAMERAS:
+        cdir = root / f"cam{cam}"
+        tree[cam] = per_pid = {}
+        if not cdir.is_dir():
+            errors.append(DatasetError("missing camera folder: expected SYSU-MM01's cam1..cam6, each holding "
+                                       "<PPPP>/ person folders", cdir))
+            continue
+        with os.scandir(cdir) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            if not e.is_dir():
+                ignored.append(e.path)
+                continue
+            if not e.name.isdigit():
+                errors.append(DatasetError("unexpected folder in a camera folder: expected person folders named by "
+                                           "4-digit ids such as 0001", e.path))
+                continue
+            names, other = _list_person_folder(e.path)
+            ignored += other
+            if names:
+                per_pid[int(e.name)] = [os.path.join(e.path, n) for n in names]
+    return tree
+
+
+def inspect_sysu(root: str | os.PathLike) -> SysuScan:
+    """Check a SYSU-MM01 tree's structure (directory listings and the split
+    files; no image is decoded) and collect *every* problem instead of stopping
+    at the first: a missing root (then nothing else is checked), a missing
+    camera folder, a person folder not named by a number, a missing ``exp/``,
+    a missing, empty or malformed split file, overlapping splits, and split ids
+    without images in any camera."""
+    root = Path(root)
+    errors: list[DatasetError] = []
+    ignored: list[str] = []
+    if not root.is_dir():
+        errors.append(DatasetError(ROOT_MISSING, root))
+        return SysuScan(root, {cam: {} for cam in ALL_CAMERAS}, {}, errors, ignored)
+    tree = _scan_cameras(root, errors, ignored)
+    exp = root / "exp"
+    ids: dict[str, list[int]] = {}
+    if not exp.is_dir():
+        errors.append(DatasetError("missing split folder: expected exp/train_id.txt, val_id.txt, test_id.txt", exp))
+    else:
+        for name in SPLIT_FILES:
+            try:
+                ids[name] = read_id_file(exp / name)
+            except DatasetError as e:
+                errors.append(e)
+    for a, b in (("train_id.txt", "val_id.txt"), ("train_id.txt", "test_id.txt"), ("val_id.txt", "test_id.txt")):
+        both = set(ids.get(a, ())) & set(ids.get(b, ()))
+        if both:
+            errors.append(DatasetError(f"overlaps {exp / b} on person ids {sorted(both)[:5]}: expected disjoint "
+                                       "train/val/test splits", exp / a))
+    present = set().union(*(set(t) for t in tree.values()))
+    for name, lst in ids.items():
+        missing = [p for p in lst if p not in present]
+        if missing:
+            shown = ", ".join(f"{p:04d}" for p in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            errors.append(DatasetError(
+                f"lists person id {missing[0]:04d} but no camera folder holds images for it: "
+                f"expected {root}/camN/{missing[0]:04d}/*.jpg; {len(missing)} such id(s): {shown}", exp / name))
+    return SysuScan(root, tree, ids, errors, ignored)
 
 
 def scan_sysu_tree(root: str | os.PathLike) -> dict[int, dict[int, list[str]]]:
     """Check the camera folders and list images: ``{camid: {pid: [abs paths]}}``.
 
     Paths within each (camera, person) are sorted by file name, which is the
-    order the official ``rand_perm_cam.mat`` positions refer to.
+    order the official ``rand_perm_cam.mat`` positions refer to. Raises
+    :class:`DatasetError` for a missing root or camera folder or a person
+    folder not named by a number (the split files are not read).
     """
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError(f"SYSU-MM01 root {root} does not exist or is not a folder: expected cam1..cam6/ and exp/")
-    tree: dict[int, dict[int, list[str]]] = {}
-    for cam in ALL_CAMERAS:
-        cdir = root / f"cam{cam}"
-        if not cdir.is_dir():
-            raise DatasetError(f"Missing camera folder {cdir}: SYSU-MM01 has cam1..cam6, each holding <PPPP>/ person folders")
-        per_pid: dict[int, list[str]] = {}
-        with os.scandir(cdir) as it:
-            for e in it:
-                if not e.is_dir():
-                    continue
-                if not e.name.isdigit():
-                    raise DatasetError(f"Unexpected folder {cdir / e.name}: person folders are 4-digit ids such as 0001")
-                names = _list_images(Path(e.path))
-                if names:
-                    per_pid[int(e.name)] = [os.path.join(e.path, n) for n in names]
-        tree[cam] = per_pid
+        raise DatasetError(ROOT_MISSING, root)
+    errors: list[DatasetError] = []
+    tree = _scan_cameras(root, errors, [])
+    if errors:
+        raise errors[0]
     return tree
 
 
@@ -157,27 +246,16 @@ def load_sysu(root: str | os.PathLike, *, hold_out_val: bool = False) -> SYSUMM0
         (395 ids on the real set). ``True``: train on ``train_id.txt`` only and
         keep the ``val_id.txt`` ids for model selection.
 
-    Raises :class:`DatasetError` for a missing root, camera folder or split
-    file, a malformed id list, overlapping splits, or a listed id with no
-    images in any camera.
+    Raises :class:`DatasetError` for the first problem :func:`inspect_sysu`
+    finds: a missing root, camera folder or split file, a malformed id list,
+    overlapping splits, or a listed id with no images in any camera. Images
+    are not decoded here (see :mod:`tsgan_lib.data.verify`); files without an
+    image extension (``.jpg``, ``.jpeg``, ``.png``) are ignored.
     """
-    root = Path(root)
-    tree = scan_sysu_tree(root)
-    exp = root / "exp"
-    if not exp.is_dir():
-        raise DatasetError(f"Missing split folder {exp}: expected exp/train_id.txt, val_id.txt, test_id.txt")
-    ids = {name: read_id_file(exp / name) for name in SPLIT_FILES}
-    train_ids, val_ids, test_ids = ids["train_id.txt"], ids["val_id.txt"], ids["test_id.txt"]
-    for a, b in (("train_id.txt", "val_id.txt"), ("train_id.txt", "test_id.txt"), ("val_id.txt", "test_id.txt")):
-        both = set(ids[a]) & set(ids[b])
-        if both:
-            raise DatasetError(f"SYSU-MM01 splits {exp / a} and {exp / b} overlap on ids {sorted(both)[:5]}: expected disjoint splits")
-    present = set().union(*(set(t) for t in tree.values()))
-    for name, lst in ids.items():
-        missing = [p for p in lst if p not in present]
-        if missing:
-            raise DatasetError(f"{exp / name} lists person id {missing[0]:04d} but no camera folder holds images "
-                               f"for it (expected {root}/camN/{missing[0]:04d}/*.jpg); {len(missing)} such id(s)")
+    scan = inspect_sysu(root)
+    scan.raise_first()
+    root, tree = scan.root, scan.tree
+    train_ids, val_ids, test_ids = (scan.ids[name] for name in SPLIT_FILES)
     fit_ids = sorted(train_ids) if hold_out_val else sorted(train_ids + val_ids)
     label_of = {pid: i for i, pid in enumerate(fit_ids)}
     return SYSUMM01(
