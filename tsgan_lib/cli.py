@@ -140,7 +140,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from tsgan_lib.data import verify
 
-    return verify.main([args.root, "--kind", args.kind] + (["--workers", str(args.workers)] if args.workers else []))
+    return verify.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,10 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_search)
 
+    from tsgan_lib.data.verify import add_arguments
+
     p = sub.add_parser("verify", help="check a dataset copy: structure, and every image decoded once")
-    p.add_argument("root")
-    p.add_argument("--kind", default="auto", choices=("auto", "sysu", "regdb"))
-    p.add_argument("--workers", type=int)
+    add_arguments(p)
     p.set_defaults(func=cmd_verify)
     return ap
 

@@ -112,12 +112,21 @@ def load_weights(path: str | os.PathLike, device: torch.device | str = "cpu") ->
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as err:
+        if "global" not in str(err).lower():  # not a refused Python object: the bytes are damaged
+            raise FileFormatError(f"{path}: not a readable weights-only checkpoint: truncated or corrupted "
+                                  f"({_first_line(err)}). Delete it or restore it from a copy") from err
         raise FileFormatError(f"{path}: refused: it holds pickled Python objects, not only tensors and plain "
-                              f"values, so it is not a weights-only file and nothing in it was run ({err})") from err
+                              f"values, so it is not a weights-only file and nothing in it was run ({_first_line(err)})") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise FileFormatError(f"{path}: not a readable weights-only checkpoint: truncated or corrupted "
                               f"({type(err).__name__}: {err}). Delete it (a run resumes from its previous "
                               "checkpoint only if one exists) or restore it from a copy") from err
+
+
+def _first_line(err: Exception) -> str:
+    lines = [ln for ln in str(err).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if "Unsupported" in ln or "GLOBAL" in ln]
+    return (useful or lines or [type(err).__name__])[0].strip()
 
 
 # ---- networks ---------------------------------------------------------------------------------

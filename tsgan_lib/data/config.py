@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from .records import DatasetError
 from .regdb import TRIALS, load_regdb
 from .synthetic import SyntheticConfig, synthetic_sysu_root
 from .sysu import load_sysu
@@ -79,14 +80,30 @@ def data_tag(cfg: DataConfig) -> dict:
     return tag
 
 
-def load_data(cfg: DataConfig):
+def load_data(cfg: DataConfig, *, check: bool = False, progress: bool = False):
     """The dataset ``cfg`` names (:class:`~tsgan_lib.data.sysu.SYSUMM01` or
-    :class:`~tsgan_lib.data.regdb.RegDB`), read with the readers' structural checks."""
+    :class:`~tsgan_lib.data.regdb.RegDB`), read with the readers' structural checks.
+
+    ``check`` (what a training run does first): also the cheap check of every
+    image file (:func:`~tsgan_lib.data.verify.check_structure`), and with
+    ``cfg.verify`` every image decoded once (:func:`~tsgan_lib.data.verify.verify_dataset`):
+    a damaged copy stops the run before it costs an hour, naming the files."""
+    if cfg.dataset == "regdb" and cfg.trial not in TRIALS:
+        raise ValueError(f"data.trial={cfg.trial}: RegDB has trials 1..10")
+    root = cfg.resolved_root
+    if check:
+        from .verify import check_structure, verify_dataset
+
+        check_structure(root, cfg.dataset)
+        if cfg.verify:
+            errors = [p for p in verify_dataset(root, kind=cfg.dataset, progress=progress) if p.severity == "error"]
+            if errors:
+                raise DatasetError(f"{len(errors)} damaged file(s) (data.verify=true): "
+                                   + "; ".join(str(p) for p in errors[:5]) + ("; ..." if len(errors) > 5 else "")
+                                   + f". Run `python -m tsgan_lib verify {root}` for the full list", root)
     if cfg.dataset == "regdb":
-        if cfg.trial not in TRIALS:
-            raise ValueError(f"data.trial={cfg.trial}: RegDB has trials 1..10")
-        return load_regdb(cfg.resolved_root, trial=cfg.trial)
-    return load_sysu(cfg.resolved_root, hold_out_val=cfg.hold_out_val)
+        return load_regdb(root, trial=cfg.trial)
+    return load_sysu(root, hold_out_val=cfg.hold_out_val)
 
 
 

@@ -154,7 +154,7 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
             _prepare_folder(cfg, run_dir, log)
         distributed.barrier(dist)
         seed_everything(cfg.run.seed)
-        dataset = load_data(cfg.data)
+        dataset = load_data(cfg.data, check=True, progress=cfg.run.progress)
         teacher, source, teacher_seconds, quality = None, "none (not needed by this variant)", 0.0, {}
         if needs_teacher(cfg):
             teacher, record, source, teacher_seconds = obtain_teacher(cfg, dataset, device, run_dir=run_dir,
