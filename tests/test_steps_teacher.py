@@ -9,9 +9,15 @@ from dataclasses import replace
 import pytest
 import torch
 
+from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_network
 from tsgan_lib.models import FrozenTeacher
-from tsgan_lib.train import TeacherConfig, load_teacher, pretrain_teacher, save_teacher
-from tsgan_lib.train.teacher import lr_factor, teacher_config_dict
+from tsgan_lib.train import ScheduleConfig, TeacherConfig, lr_factor, pretrain_teacher
+
+CPU = torch.device("cpu")
+
+
+def recipe(epochs: int, warmup: int = 0, **kw) -> TeacherConfig:
+    return TeacherConfig(schedule=ScheduleConfig(epochs=epochs, warmup_epochs=warmup, milestones=(), gamma=0.1), **kw)
 
 
 def test_lr_schedule_warmup_then_steps():
@@ -33,8 +39,8 @@ def _toy_loader(n_ids: int = 3, k: int = 4, steps: int = 2):
 
 
 def test_pretrain_teacher_learns_and_logs():
-    cfg = TeacherConfig(depth=18, pretrained=False, epochs=4, lr=1e-3, warmup_epochs=1, milestones=())
-    model, history = pretrain_teacher(_toy_loader(), num_classes=3, cfg=cfg, device=torch.device("cpu"))
+    cfg = recipe(4, warmup=1, lr=1e-3)
+    model, history = pretrain_teacher(_toy_loader(), num_classes=3, cfg=cfg, device=CPU, depth=18)
     assert len(history) == 4 * 2 and not model.training
     assert set(history[0]) == {"epoch", "step", "id", "tri", "total", "acc", "lr"}
     assert history[0]["lr"] == pytest.approx(1e-4) and history[-1]["lr"] == pytest.approx(1e-3)
@@ -45,20 +51,20 @@ def test_pretrain_teacher_learns_and_logs():
     assert last < first
 
 
-def test_teacher_checkpoint_round_trip(tmp_path):
-    cfg = TeacherConfig(depth=18, pretrained=False, epochs=1, warmup_epochs=0, milestones=())
-    model, _ = pretrain_teacher(_toy_loader(steps=1), num_classes=3, cfg=cfg, device=torch.device("cpu"))
-    path = save_teacher(tmp_path / "sub" / "teacher.pt", model, {"modality": "ir", **teacher_config_dict(cfg)})
-    loaded, config = load_teacher(path)
-    assert config["modality"] == "ir" and config["depth"] == 18 and config["num_classes"] == 3
-    assert config["milestones"] == []
+def test_teacher_file_round_trip(tmp_path):
+    cfg = recipe(1)
+    model, _ = pretrain_teacher(_toy_loader(steps=1), num_classes=3, cfg=cfg, device=CPU, depth=18)
+    path = save_network(tmp_path / "sub" / "teacher.pt", model,
+                        NetworkRecord("teacher", network_arch(model), settings={"recipe": cfg.recipe()}))
+    loaded, record = load_network(path, kind="teacher")
+    assert record.arch == {"depth": 18, "num_classes": 3} and record.settings["recipe"]["schedule.milestones"] == []
     for k, v in model.state_dict().items():
         assert torch.equal(v, loaded.state_dict()[k])
     assert not loaded.training
     x = torch.randn(2, 3, 64, 32)
     torch.testing.assert_close(FrozenTeacher(loaded)(x), model.former(x))
     raw = torch.load(path, weights_only=True)  # plain tensors and values only
-    assert set(raw) == {"state_dict", "config"}
+    assert set(raw) == {"format", "state_dict", "record"}
 
 
 def test_table3_query_gallery_split():
@@ -73,23 +79,6 @@ def test_table3_query_gallery_split():
     assert not set(query) & set(gallery)
     with pytest.raises(ValueError, match="no 'ir' records"):
         table3_query_gallery([r for r in recs if r.modality == "rgb"], "ir")
-
-
-def test_load_or_pretrain_teacher_trains_once(tmp_path):
-    from tsgan_lib.train import load_or_pretrain_teacher
-    cfg = TeacherConfig(depth=18, pretrained=False, epochs=1, warmup_epochs=0, milestones=())
-    calls = []
-
-    def make_loader():
-        calls.append(1)
-        return _toy_loader(steps=1)
-
-    path = tmp_path / "t.pt"
-    m1, c1 = load_or_pretrain_teacher(path, make_loader, 3, cfg, torch.device("cpu"), {"height": 64})
-    m2, c2 = load_or_pretrain_teacher(path, make_loader, 3, cfg, torch.device("cpu"))
-    assert calls == [1] and c1["trained_here"] and not c2["trained_here"] and c2["height"] == 64
-    for k, v in m1.state_dict().items():
-        assert torch.equal(v, m2.state_dict()[k])
 
 
 def test_modality_batches_picks_one_side_and_forwards_set_epoch():
@@ -148,33 +137,35 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
                     os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
                 yield batch
 
-    cfg = TeacherConfig(depth=18, pretrained=False, epochs=2, lr=1e-3, warmup_epochs=1, milestones=())
-    cpu = torch.device("cpu")
+    cfg = recipe(2, warmup=1, lr=1e-3)
+    cpu = CPU
     torch.manual_seed(0)
-    full, h_full = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu)
+    full, h_full = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu, depth=18)
     per_epoch = len(h_full) // 2
     ckpt = tmp_path / "teacher_checkpoint.pt"
     torch.manual_seed(0)
     with pytest.raises(KeyboardInterrupt):
-        pretrain_teacher(InterruptAt(per_epoch + 2), n, cfg, cpu, checkpoint_path=ckpt, log=_quiet)
+        pretrain_teacher(InterruptAt(per_epoch + 2), n, cfg, cpu, depth=18, checkpoint_path=ckpt, log=_quiet)
     state = torch.load(ckpt, weights_only=True)
-    assert state["progress"] == {"epoch": 1, "step_in_epoch": 2, "step": per_epoch + 2}
+    assert {k: state["progress"][k] for k in ("epoch", "step_in_epoch", "global_step")} == \
+        {"epoch": 1, "step_in_epoch": 2, "global_step": per_epoch + 2}
     assert len(state["history"]) == per_epoch + 2
 
     torch.manual_seed(123)  # whatever the caller's RNG, the checkpoint's states are restored
-    resumed, h = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu, checkpoint_path=ckpt, log=_quiet)
+    resumed, h = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu, depth=18, checkpoint_path=ckpt,
+                                  log=_quiet)
     for k, v in full.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), f"{k} differs after resuming"
     assert h == h_full
     with pytest.raises(ValueError, match=r"another recipe \(lr: 0.001 -> 0.002\)"):
-        pretrain_teacher(ModalityBatches(loader(), "ir"), n, replace(cfg, lr=2e-3), cpu, checkpoint_path=ckpt)
+        pretrain_teacher(ModalityBatches(loader(), "ir"), n, replace(cfg, lr=2e-3), cpu, depth=18, checkpoint_path=ckpt)
 
 
 def test_pretraining_a_plain_loader_resumes_by_skipping_batches(tmp_path):
-    cfg = TeacherConfig(depth=18, pretrained=False, epochs=2, lr=1e-3, warmup_epochs=0, milestones=())
-    cpu = torch.device("cpu")
+    cfg = recipe(2, lr=1e-3)
+    cpu = CPU
     torch.manual_seed(0)
-    full, h_full = pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu)
+    full, h_full = pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, depth=18)
     ckpt = tmp_path / "c.pt"
 
     def ctrl_c_after_epoch_1(epoch, history):
@@ -183,10 +174,11 @@ def test_pretraining_a_plain_loader_resumes_by_skipping_batches(tmp_path):
 
     torch.manual_seed(0)
     with pytest.raises(KeyboardInterrupt):
-        pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, on_epoch_end=ctrl_c_after_epoch_1,
+        pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, depth=18, on_epoch_end=ctrl_c_after_epoch_1,
                          checkpoint_path=ckpt, log=_quiet)
-    assert torch.load(ckpt, weights_only=True)["progress"] == {"epoch": 1, "step_in_epoch": 1, "step": 4}
-    resumed, h = pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, checkpoint_path=ckpt, log=_quiet)
+    progress = torch.load(ckpt, weights_only=True)["progress"]
+    assert (progress["epoch"], progress["step_in_epoch"], progress["global_step"]) == (1, 1, 4)
+    resumed, h = pretrain_teacher(_toy_loader(steps=3), 3, cfg, cpu, depth=18, checkpoint_path=ckpt, log=_quiet)
     assert h == h_full
     for k, v in full.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k])

@@ -1,8 +1,8 @@
-"""The full training run: configuration, checkpoints, resuming, results.
+"""The full training run: run folder, checkpoints, resuming, the non-finite guard, results.
 
-The runs here are tiny (64x32 images, a 24-identity stand-in, a generator
-with 4 channels) so that two complete trainings take seconds on a CPU; they
-exercise the real code path of ``notebooks/04_train.ipynb``.
+The runs here are tiny (tests/tinyrun.py: 64x32 images, a 24-identity stand-in,
+a 4-channel generator) so that complete trainings take seconds on a CPU; they
+exercise the real code path of notebook 04 and the command line.
 """
 
 from __future__ import annotations
@@ -15,142 +15,20 @@ import numpy as np
 import pytest
 import torch
 
+from tinyrun import quiet, tiny
 from tsgan_lib.eval.metrics import chance_rank1
-from tsgan_lib.train import (TrainConfig, evaluate_run, load_backbone, load_weights, config_from_namespace,
-                             read_metrics, read_preset, save_atomic, train)
-from tsgan_lib.train.checkpoint import rng_state, set_rng_state
-from tsgan_lib.train.config import load_config
-from tsgan_lib.train.trainer import amp_dtype_for, needs_teacher, step_config, teacher_mismatch
-from tsgan_lib.utils import REPO_ROOT as PARAMS_DIR_PARENT
-
-
-def tiny(tmp_path, name: str, **kw) -> TrainConfig:
-    base = dict(num_ids=24, depth=18, pretrained=False, height=64, width=32, P=4, K=2, ngf=4, n_blocks=1, ndf=8,
-                epochs=2, lr=1e-3, warmup_epochs=1, milestones=(1,), teacher_epochs=1, teacher_lr=1e-3,
-                teacher_warmup_epochs=0, teacher_milestones=(), teacher_path=str(tmp_path / "teacher.pt"),
-                run_dir=str(tmp_path / name), threads=2, log_every=3, progress=False, eval_trials=2)
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-def quiet(msg: str) -> None:
-    pass
+from tsgan_lib.files import load_backbone, load_weights
+from tsgan_lib.report import evaluate_run, read_metrics
+from tsgan_lib.train import NonFiniteLossError, train
+from tsgan_lib.train.trainer import amp_dtype_for
 
 
 def state_of(run_dir):
-    ckpt = load_weights(os.path.join(run_dir, "checkpoint.pt"))
-    return ckpt
-
-
-# ---- configuration ----------------------------------------------------------------------------
-def test_config_defaults_are_the_papers():
-    c = TrainConfig()
-    assert (c.depth, c.pretrained, c.height, c.width, c.P, c.K, c.epochs) == (50, True, 288, 144, 8, 4, 120)
-    assert (c.lr, c.weight_decay, c.warmup_epochs, c.milestones, c.gamma) == (3.5e-4, 5e-4, 10, (40, 70), 0.3)
-    assert (c.lambda1, c.lambda2, c.lambda3, c.margin, c.alpha_s, c.alpha_c, c.omega) == (3.0, 1.0, 0.1, 0.3,
-                                                                                          0.003, 0.006, 10.0)
-    assert (c.lr_gan, c.beta1_gan, c.beta2_gan) == (2e-4, 0.5, 0.999)
-    s = step_config(c)
-    assert s.use_gan and s.joint_disc and s.ts.use_cross_domain and s.ts.use_same_domain
-    assert s.reid.lambda_id == 3.0 and s.ts.alpha_c == 0.006 and s.gan.omega == 10.0
-
-
-@pytest.mark.parametrize("field,value,words", [("variant", "jd", "variant"), ("depth", 101, "depth"),
-                                               ("height", 100, "multiples of 16"), ("P", 1, "P"),
-                                               ("amp", "fp8", "amp"), ("eval_shots", (3,), "eval_shots"),
-                                               ("pad", -2, "pad")])
-def test_config_rejects_bad_values_naming_the_field(field, value, words):
-    with pytest.raises(ValueError, match=words):
-        TrainConfig(**{field: value})
-
-
-def test_config_roundtrip_and_diff():
-    c = TrainConfig(epochs=3, milestones=(1, 2))
-    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    assert c.diff() == {"epochs": (120, 3), "milestones": ([40, 70], [1, 2])}
-    with pytest.raises(ValueError, match="unknown TrainConfig field"):
-        TrainConfig.from_dict({"epoch": 3})
-
-
-def test_crop_padding_field_and_configs_saved_before_it(tmp_path):
-    assert TrainConfig().crop_pad == 10 and TrainConfig(height=64, width=32).crop_pad == 2
-    assert TrainConfig(height=64, width=32, pad=5).crop_pad == 5
-    old = TrainConfig(height=64, width=32).to_dict()
-    del old["pad"]  # a config.json written before the field existed: those runs used 10 px
-    (tmp_path / "config.json").write_text(json.dumps(old))
-    assert load_config(tmp_path / "config.json").crop_pad == 10
-    cfg = TrainConfig(height=64, width=32)
-    saved = {"depth": 50, "num_classes": 7, "height": 64, "width": 32, "data": "synthetic", "num_ids": 160,
-             "data_seed": 0}
-    assert "crop padding 10 px, this run needs 2" in teacher_mismatch(saved, cfg, 7)
-    assert teacher_mismatch({**saved, "pad": 2}, cfg, 7) is None
-
-
-def test_variants_map_to_table2_and_teacher_needs():
-    assert not needs_teacher(TrainConfig(variant="backbone"))
-    assert needs_teacher(TrainConfig(variant="od_single_ts"))
-    od = step_config(TrainConfig(variant="od_single_ts"))
-    assert not od.joint_disc and od.ts.use_cross_domain and not od.ts.use_same_domain
-    assert not step_config(TrainConfig(variant="backbone")).use_gan
+    return load_weights(os.path.join(run_dir, "checkpoint.pt"))
 
 
 def test_amp_choice_is_off_on_cpu():
-    assert amp_dtype_for(TrainConfig(), torch.device("cpu")) is None
-
-
-def test_presets_and_notebook_parameter_precedence(tmp_path):
-    preset = tmp_path / "p.yaml"
-    preset.write_text("epochs: 7\ndepth: 34\nvariant: backbone\n")
-    # the notebook's globals: epochs set explicitly, depth left at None, an unrelated variable
-    namespace = {"params": str(preset), "epochs": 2, "depth": None, "np": np, "lr": 0.01}
-    cfg = config_from_namespace(namespace)
-    assert (cfg.epochs, cfg.depth, cfg.variant, cfg.lr, cfg.height) == (2, 34, "backbone", 0.01, 288)
-    assert config_from_namespace({"params": None, "epochs": None}).epochs == 120
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("epochz: 1\n")
-    with pytest.raises(ValueError, match="bad.yaml"):
-        read_preset(str(bad))
-    with pytest.raises(FileNotFoundError, match="no_such_preset"):
-        read_preset("no_such_preset")
-
-
-# ---- checkpoint primitives --------------------------------------------------------------------
-def test_rng_state_roundtrip_through_a_weights_only_file(tmp_path):
-    import random
-
-    torch.manual_seed(3); np.random.seed(3); random.seed(3)
-    path = save_atomic({"rng": rng_state()}, tmp_path / "r.pt")
-    a = (torch.rand(3), np.random.rand(3), random.random())
-    set_rng_state(load_weights(path)["rng"])
-    b = (torch.rand(3), np.random.rand(3), random.random())
-    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
-
-
-def test_save_atomic_keeps_the_old_file_when_a_write_fails(tmp_path):
-    path = save_atomic({"x": torch.ones(2)}, tmp_path / "c.pt")
-
-    class Unpicklable:
-        def __reduce__(self):
-            raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError, match="boom"):
-        save_atomic({"x": Unpicklable()}, path)
-    assert torch.equal(load_weights(path)["x"], torch.ones(2))
-    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left
-
-
-class _Evil:
-    def __reduce__(self):
-        return (os.system, ("true",))
-
-
-def test_load_weights_refuses_pickled_code(tmp_path):
-    path = tmp_path / "evil.pt"
-    torch.save({"payload": _Evil()}, path)
-    with pytest.raises(RuntimeError, match="weights-only"):
-        load_weights(path)
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
-        load_weights(tmp_path / "missing.pt")
+    assert amp_dtype_for("auto", torch.device("cpu")) is None and amp_dtype_for("bf16", torch.device("cpu")) is None
 
 
 def test_chance_rank1_hand_case():
@@ -172,12 +50,14 @@ def full_run(tmp_path_factory):
 
 def test_run_folder_contents(full_run):
     tmp, cfg, info = full_run
-    run = cfg.resolved_run_dir
+    run = cfg.run_dir
     for name in ("config.json", "metrics.jsonl", "teacher.pt", "checkpoint.pt", "backbone.pt", "loss_curves.png",
                  "train_info.json"):
         assert (run / name).is_file(), name
     assert not (run / "teacher_checkpoint.pt").exists()  # the teacher's resumable state, gone once teacher.pt exists
+    assert not (run / ".lock").exists()  # released when the run ends
     assert info.epochs_done == 2 and info.teacher_seconds > 0 and info.teacher_source == "pretrained in this run"
+    assert set(info.teacher_quality) >= {"ir_R1", "ir_mAP"} and 0 <= info.teacher_quality["ir_R1"] <= 100
     assert (tmp / "teacher.pt").is_file()  # shared for later runs
     steps = read_metrics(run)
     epochs = read_metrics(run, "epoch")
@@ -187,16 +67,17 @@ def test_run_folder_contents(full_run):
         assert term in steps and np.isfinite(steps[term]).all()
     # warm-up then the milestone: lr of epoch 0 = lr * 0.1, epoch 1 = lr * 0.3 (gamma) after milestone 1
     assert epochs["lr"].tolist() == pytest.approx([1e-4, 1e-3 * 0.3])
-    model, binfo = load_backbone(run)
-    assert binfo["variant"] == "jd_all_ts" and (binfo["height"], binfo["width"]) == (64, 32)
+    model, record = load_backbone(run)
+    assert record.settings["variant"] == "jd_all_ts" and (record.settings["height"], record.settings["width"]) == (64, 32)
+    assert record.data["dataset"] == "sysu" and info.skipped_steps == 0
 
 
 def test_finished_run_is_not_retrained(full_run):
     tmp, cfg, info = full_run
-    before = state_of(cfg.resolved_run_dir)["student"]
+    before = state_of(cfg.run_dir)["student"]
     again = train(cfg, log=quiet)
     assert again.global_step == info.global_step and again.resumed_from_step == info.global_step
-    after = state_of(cfg.resolved_run_dir)["student"]
+    after = state_of(cfg.run_dir)["student"]
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
@@ -211,86 +92,113 @@ def test_interrupted_run_resumes_to_the_same_weights(full_run):
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg, on_step=interrupt, log=quiet)
-    ckpt = state_of(cfg.resolved_run_dir)
+    ckpt = state_of(cfg.run_dir)
     assert ckpt["progress"]["global_step"] == stop_at and ckpt["progress"]["epoch"] == 1
     assert 0 < ckpt["progress"]["step_in_epoch"]
-    assert not (cfg.resolved_run_dir / "backbone.pt").exists()
+    assert not (cfg.run_dir / "backbone.pt").exists()
 
     resumed = train(cfg, log=quiet)
     assert resumed.resumed_from_step == stop_at and resumed.global_step == info_full.global_step
-    a, b = state_of(cfg_full.resolved_run_dir), state_of(cfg.resolved_run_dir)
+    a, b = state_of(cfg_full.run_dir), state_of(cfg.run_dir)
     for part in ("student", "cyclegan"):
         for k, v in a[part].items():
             assert torch.equal(v, b[part][k]), f"{part}.{k} differs after resuming"
-    steps = read_metrics(cfg.resolved_run_dir)
+    steps = read_metrics(cfg.run_dir)
     assert steps["global_step"].is_unique and steps["global_step"].iloc[-1] == info_full.global_step
 
 
 def test_resume_refuses_other_settings_and_restarts_when_asked(full_run):
     tmp, cfg, _ = full_run
-    with pytest.raises(ValueError, match="lambda1"):
-        train(cfg.replace(lambda1=1.0), log=quiet)
-    fresh = train(cfg.replace(run_dir=str(tmp / "fresh"), epochs=1, variant="backbone"), log=quiet)
+    with pytest.raises(ValueError, match=r"holds a run with other settings \(reid.lambda_id: 3.0 -> 1.0\)"):
+        train(cfg.replace(reid__lambda_id=1.0), log=quiet)
+    fresh = train(cfg.replace(run__dir=str(tmp / "fresh"), schedule__epochs=1, schedule__milestones=[],
+                              variant="backbone"), log=quiet)
     assert fresh.teacher_source.startswith("none") and fresh.teacher_seconds == 0
-    restarted = train(cfg.replace(run_dir=str(tmp / "fresh"), epochs=1, variant="backbone", resume=False),
-                      log=quiet)
+    restarted = train(cfg.replace(run__dir=str(tmp / "fresh"), schedule__epochs=1, schedule__milestones=[],
+                                  variant="backbone", run__resume=False), log=quiet)
     assert restarted.resumed_from_step is None and restarted.global_step == fresh.global_step
 
 
-def test_teacher_from_other_data_is_not_reused(full_run):
+def test_teacher_from_other_data_or_recipe_is_not_reused(full_run):
     tmp, cfg, _ = full_run
-    other = train(cfg.replace(run_dir=str(tmp / "other"), epochs=1, data_seed=1, variant="od_single_ts"), log=quiet)
+    one = {"schedule__epochs": 1, "schedule__milestones": []}
+    other = train(cfg.replace(run__dir=str(tmp / "other"), data__synthetic__seed=1, variant="od_single_ts", **one),
+                  log=quiet)
     assert other.teacher_source == "pretrained in this run" and other.teacher_seconds > 0
-    reused = train(cfg.replace(run_dir=str(tmp / "reuse"), epochs=1, variant="od_all_ts"), log=quiet)
+    recipe = train(cfg.replace(run__dir=str(tmp / "recipe"), teacher__lr=2e-3, variant="od_single_ts", **one),
+                   log=quiet)
+    assert recipe.teacher_source == "pretrained in this run"
+    reused = train(cfg.replace(run__dir=str(tmp / "reuse"), variant="od_all_ts", **one), log=quiet)
     assert reused.teacher_source == str(tmp / "teacher.pt") and reused.teacher_seconds == 0
+    assert reused.teacher_quality == train(cfg, log=quiet).teacher_quality  # reported wherever it is used
 
 
 def test_evaluate_run_writes_results(full_run):
     tmp, cfg, info = full_run
     results, df = evaluate_run(cfg.run_dir, device="cpu")
-    saved = json.loads((cfg.resolved_run_dir / "results.json").read_text())
-    assert saved["variant"] == "jd_all_ts" and saved["dataset"].startswith("synthetic")
+    saved = json.loads((cfg.run_dir / "results.json").read_text())
+    assert saved["variant"] == "jd_all_ts" and saved["dataset"].startswith("synthetic SYSU-MM01 stand-in")
     for key in ("all_single", "indoor_single"):
         assert set(saved["metrics"][key]) == {"R1", "R10", "R20", "mAP", "mINP"}
     assert 0 < saved["chance_R1"] < 100 and saved["trials"] == 2 and len(df) == 4
     assert saved["train_seconds"] == pytest.approx(info.train_seconds, abs=1e-2)
-    assert set(saved["untrained"]) == {"all_single"}
+    assert set(saved["untrained"]) == {"all_single"} and saved["teacher_quality"]["ir_R1"] >= 0
 
 
-# ---- presets and the notebook's parameters ------------------------------------------------------
-def test_every_preset_is_a_valid_config_and_sysu_rows_carry_the_paper_settings():
-    from tsgan_lib.train import load_preset
-    from tsgan_lib.train.config import PARAMS_DIR
+# ---- the non-finite guard --------------------------------------------------------------------
+def test_a_nan_loss_skips_the_update_and_too_many_stop_the_run(tmp_path, monkeypatch):
+    """Steps 4-5 of a backbone run get a NaN ID loss: both are skipped (weights
+    untouched), counted in the log, and training goes on; from step 9 on every
+    loss is NaN and the run stops after 3 in a row, naming the term, with a
+    checkpoint of the last good weights."""
+    import tsgan_lib.train.steps as steps
 
-    names = sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
-    for variant in ("backbone", "od_single_ts", "od_all_ts", "jd_all_ts"):
-        assert f"sysu_{variant}" in names and f"synthetic_{variant}" in names
-        sysu = load_preset(f"sysu_{variant}")
-        assert sysu.variant == variant and sysu.data_root is not None
-        assert not {k for k in sysu.diff() if k not in ("data_root", "run_dir", "teacher_path", "checkpoint_every",
-                                                         "eval_shots", "eval_rerank", "params", "variant")}
-        assert (sysu.depth, sysu.pretrained, sysu.height, sysu.width, sysu.P, sysu.K, sysu.epochs) == \
-            (50, True, 288, 144, 8, 4, 120)
-        syn = load_preset(f"synthetic_{variant}")
-        assert syn.data_root is None and syn.variant == variant
-        assert (sysu.crop_pad, syn.crop_pad) == (10, 2)  # the paper's 10 px at 144 wide; 2 px at 64x32
-    demo = load_preset("demo")
-    assert demo.variant == "jd_all_ts" and demo.run_dir == "runs/demo"
-    assert demo.diff(load_preset("synthetic_jd_all_ts")).keys() == {"run_dir", "params"}
+    real_id_loss = steps.id_loss
+    calls = {"n": 0}
+    poisoned = {4, 5} | set(range(9, 10_000))
+
+    def id_loss(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_id_loss(*args, **kwargs)
+        return loss * float("nan") if calls["n"] in poisoned else loss
+
+    monkeypatch.setattr(steps, "id_loss", id_loss)
+    cfg = tiny(tmp_path, "nan", variant="backbone", schedule__epochs=3, schedule__milestones=[], run__log_every=1,
+               run__max_nonfinite=3)
+    with pytest.raises(NonFiniteLossError, match=r"3 steps in a row had non-finite losses or gradients .*"
+                                                 r"non-finite terms: reid_id.*holds the last good weights"):
+        train(cfg, log=quiet)
+    log = read_metrics(cfg.run_dir)
+    skipped = log[log["skipped"].fillna(0) > 0]
+    assert skipped["global_step"].tolist()[:2] == [4, 5] and skipped["global_step"].tolist()[2:] == [9, 10, 11]
+    assert np.isfinite(log[log["global_step"] < 9]["reid_tri"]).all()
+    ckpt = load_weights(cfg.run_dir / "checkpoint.pt")
+    assert ckpt["progress"]["global_step"] == 11 and ckpt["progress"]["skipped"] == 5
+    assert all(torch.isfinite(v).all() for v in ckpt["student"].values() if v.is_floating_point())
 
 
-def test_notebook_04_parameters_default_to_the_demo_preset():
-    import ast
+def test_skipped_steps_leave_the_weights_untouched(tmp_path, monkeypatch):
+    import tsgan_lib.train.steps as steps
 
-    nb = json.loads((PARAMS_DIR_PARENT / "notebooks" / "04_train.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
-    namespace = {}
-    for node in ast.parse("".join(cell["source"])).body:
-        assert isinstance(node, ast.AnnAssign), "the parameters cell holds typed assignments only"
-        namespace[node.target.id] = ast.literal_eval(node.value)
-    assert namespace["params"] == "demo"
-    for name in ("data_root", "variant", "depth", "height", "width", "P", "K", "pad", "epochs", "device", "amp",
-                 "workers", "threads", "seed", "run_dir"):
-        assert name in namespace and namespace[name] is None, name
-    cfg = config_from_namespace(namespace)
-    assert cfg.run_dir == "runs/demo" and cfg.variant == "jd_all_ts" and cfg.data_root is None
+    real_id_loss, calls = steps.id_loss, {"n": 0}
+
+    def id_loss(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_id_loss(*args, **kwargs)
+        return loss * float("inf") if calls["n"] > 2 else loss
+
+    cfg = tiny(tmp_path, "inf", variant="backbone", schedule__epochs=1, schedule__milestones=[], run__log_every=1,
+               run__max_nonfinite=1000, run__checkpoint_every=2)
+    monkeypatch.setattr(steps, "id_loss", id_loss)
+    saved = {}
+
+    def keep(global_step, info):  # the checkpoint of step 2 (good), then of step 6 (after 4 skipped steps)
+        if global_step in (4, 8):
+            saved[global_step] = load_weights(cfg.run_dir / "checkpoint.pt")
+
+    train(cfg, on_step=keep, log=quiet)
+    a, b = saved[4], saved[8]
+    assert (a["progress"]["global_step"], b["progress"]["global_step"], b["progress"]["skipped"]) == (2, 6, 4)
+    trainable = [k for k, v in a["student"].items() if "running" not in k and "num_batches" not in k]
+    assert all(torch.equal(a["student"][k], b["student"][k]) for k in trainable)
+    assert a["optimizers"]["b"]["state"][0]["step"] == b["optimizers"]["b"]["state"][0]["step"]

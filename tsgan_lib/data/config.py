@@ -19,6 +19,7 @@ from typing import Literal
 from .records import DatasetError
 from .regdb import TRIALS, load_regdb
 from .synthetic import SyntheticConfig, synthetic_sysu_root
+from .synthetic_regdb import SyntheticRegDBConfig, synthetic_regdb_root
 from .sysu import load_sysu
 from .transforms import default_pad
 
@@ -34,6 +35,7 @@ class DataConfig:
     trial: int = 1                  # RegDB: which of the 10 identity splits this run trains and tests on
     hold_out_val: bool = False      # SYSU-MM01: train on train_id.txt only and keep val_id.txt (PAPER_NOTES 5.11)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)  # the SYSU-MM01 stand-in's generator
+    synthetic_regdb: SyntheticRegDBConfig = field(default_factory=SyntheticRegDBConfig)  # the RegDB stand-in's
     height: int = 288               # network input size (PAPER_NOTES 5.6; the peers' SYSU-MM01 size)
     width: int = 144
     P: int = 8                      # identities per batch (paper IV.B: 8)
@@ -55,9 +57,7 @@ class DataConfig:
         if self.root is not None:
             return resolve_path(self.root)
         if self.dataset == "regdb":
-            from .synthetic_regdb import synthetic_regdb_root
-
-            return synthetic_regdb_root()
+            return synthetic_regdb_root(**asdict(self.synthetic_regdb))
         return synthetic_sysu_root(**asdict(self.synthetic))
 
 
@@ -67,8 +67,7 @@ def data_tag(cfg: DataConfig) -> dict:
     tag = {"dataset": cfg.dataset}
     if cfg.root is None:
         tag["root"] = "synthetic"
-        if cfg.dataset == "sysu":
-            tag["synthetic_key"] = cfg.synthetic.key()
+        tag["synthetic_key"] = (cfg.synthetic if cfg.dataset == "sysu" else cfg.synthetic_regdb).key()
     else:
         from tsgan_lib.utils import resolve_path
 

@@ -793,7 +793,11 @@ def write_atomically(root: str | os.PathLike, key: str, write: Callable[[Path], 
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
         write(tmp)
-        os.replace(tmp, root)
+        try:
+            os.replace(tmp, root)
+        except OSError:  # another process (a DDP rank, a parallel run) finished the same dataset first
+            if not (marker.is_file() and json.loads(marker.read_text()).get("key") == key):
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -232,8 +232,8 @@ def run_ablation(seeds: Sequence[int], rows: Sequence[str] = VARIANTS, *, runs_d
             log(f"    all-search R1 {m['R1']:.1f}, mAP {m['mAP']:.1f}")
     df = collect(results)
     sample = row_config(rows[0], seeds[0], runs_dir, overrides).data
-    note = (f"{sample.synthetic.num_ids} identities, data seed {sample.synthetic.seed}"
-            + (f", {sample.synthetic.ir_sensor} IR cameras" if hasattr(sample.synthetic, "ir_sensor") else ""))
+    note = (f"{sample.synthetic.num_ids} identities, data seed {sample.synthetic.seed}, "
+            f"{sample.synthetic.ir_sensor} IR cameras")
     write_text_atomic(out / f"ablation_{name}.md", markdown_report(df, command, name, note))
     figure(df, out / f"ablation_{name}.png")
     write_json(out / f"ablation_{name}.json", df.to_dict(orient="records"))

@@ -122,8 +122,7 @@ def dataset_label(cfg: TrainConfig, dataset) -> str:
     name = {"sysu": "SYSU-MM01", "regdb": "RegDB"}[cfg.data.dataset]
     trial = f", trial {cfg.data.trial}" if cfg.data.dataset == "regdb" else ""
     if cfg.data.root is None:
-        sensor = f", {cfg.data.synthetic.ir_sensor} IR" if hasattr(cfg.data.synthetic, "ir_sensor") and \
-            cfg.data.dataset == "sysu" else ""
+        sensor = f", {cfg.data.synthetic.ir_sensor} IR cameras" if cfg.data.dataset == "sysu" else ""
         return f"synthetic {name} stand-in ({dataset.num_train_ids} training ids{sensor}{trial})"
     return f"{name} ({resolve_path(cfg.data.root)}{trial})"
 

@@ -369,10 +369,11 @@ def validate(cfg: TrainConfig) -> None:
         return ConfigError(f"{name}={value!r}: expected {expected}")
 
     d, r, flat = cfg.data, cfg.run, cfg.flat()
-    try:
-        d.synthetic.validate()
-    except ValueError as err:
-        raise ConfigError(f"data.synthetic: {err}") from err
+    for name in ("synthetic", "synthetic_regdb"):
+        try:
+            getattr(d, name).validate()
+        except ValueError as err:
+            raise ConfigError(f"data.{name}: {err}") from err
     if cfg.variant not in TABLE2_VARIANTS:
         near = difflib.get_close_matches(cfg.variant, TABLE2_VARIANTS, n=1)
         raise bad("variant", cfg.variant, f"one of {TABLE2_VARIANTS} (Table II's rows)"

@@ -143,6 +143,16 @@ def gather(obj: Any, dist: Dist) -> list[Any]:
     return out
 
 
+def broadcast_module(module: nn.Module, dist: Dist) -> nn.Module:
+    """Give every rank rank 0's parameters and buffers. After DDP training the
+    parameters agree, but each rank's BatchNorm statistics saw its own last
+    batch; a network used after training (the frozen teacher) must be one."""
+    if dist.enabled:
+        for t in module.state_dict().values():
+            torch_dist.broadcast(t, 0)
+    return module
+
+
 def barrier(dist: Dist) -> None:
     if dist.enabled:
         torch_dist.barrier()

@@ -36,7 +36,7 @@ from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_netw
 from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
 
-from .distributed import Dist, unwrap, wrap
+from .distributed import Dist, broadcast_module, unwrap, wrap
 from .guard import NonFiniteGuard
 from .loop import FitLoop
 from .schedule import ScheduleConfig, build_scheduler
@@ -168,7 +168,7 @@ def pretrain_teacher(batches: Iterable, num_classes: int, cfg: TeacherConfig, de
     if on_epoch_end is not None:
         loop.add_callback("epoch_end", lambda lp, means: on_epoch_end(lp.state.epoch, lp.history))
     loop.fit()
-    return unwrap(model).eval(), loop.history
+    return broadcast_module(unwrap(model), dist).eval(), loop.history
 
 
 def table3_query_gallery(records: Sequence[Record], modality: str) -> tuple[list[Record], list[Record]]:

@@ -19,8 +19,8 @@ step (:mod:`tsgan_lib.train.distributed`); rank 0 writes the files.
 
 from __future__ import annotations
 
+import contextlib
 import resource
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,9 +149,11 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
         torch.backends.cudnn.benchmark = True
         torch.cuda.reset_peak_memory_stats(device)
     run_dir = cfg.run_dir
-    with RunLock(run_dir, log) if dist.main else _nothing():
+    log = log if dist.main else _silent
+    with RunLock(run_dir, log) if dist.main else contextlib.nullcontext():
         if dist.main:
             _prepare_folder(cfg, run_dir, log)
+            cfg.data.resolved_root  # a stand-in is generated once, by rank 0
         distributed.barrier(dist)
         seed_everything(cfg.run.seed)
         dataset = load_data(cfg.data, check=True, progress=cfg.run.progress)
@@ -213,6 +215,8 @@ def _trained_settings(cfg: TrainConfig) -> dict:
 
 
 def _prepare_folder(cfg: TrainConfig, run_dir: Path, log: Callable[[str], None]) -> None:
+    for stale in run_dir.glob(".*.tmp*"):  # a write interrupted by a kill (the file it replaces is intact)
+        stale.unlink()
     if not cfg.run.resume and any((run_dir / n).exists() for n in (CHECKPOINT_FILE, TEACHER_CHECKPOINT_FILE)):
         log(f"run.resume=false: clearing the previous run in {run_dir}")
         clear_run(run_dir)
@@ -251,12 +255,8 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
+def _silent(msg: str) -> None:
+    pass
 
 
 def run(cfg: TrainConfig, **eval_kwargs) -> tuple[RunInfo, dict]:
