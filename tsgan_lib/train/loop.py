@@ -201,6 +201,8 @@ class FitLoop:
     def _resume(self) -> None:
         path = self.checkpoint_path
         if path is None or not path.exists():
+            if self.metrics_path is not None and self.dist.main:
+                _truncate_log(self.metrics_path, 0)  # lines of a session killed before its first checkpoint
             return
         ckpt = load_weights(path, self.device)
         saved = ckpt.get("meta", {})
