@@ -8,6 +8,9 @@ Modules, in the order a test run uses them:
 - :mod:`~tsgan_lib.eval.features` -- backbone features (no grad, batched,
   optional flip-averaging / L2) and Euclidean distances.
 - :mod:`~tsgan_lib.eval.metrics` -- CMC / mAP / mINP, the location rule.
+- :mod:`~tsgan_lib.eval.reference` -- the same metrics as literal per-query
+  loops, for reading and for the tests.
+- :mod:`~tsgan_lib.eval.chance` -- what a random ranking scores.
 - :mod:`~tsgan_lib.eval.rerank` -- k-reciprocal re-ranking.
 - :mod:`~tsgan_lib.eval.driver` -- every setting x trial as a DataFrame.
 - :mod:`~tsgan_lib.eval.tables`, :mod:`~tsgan_lib.eval.figures` -- Tables
@@ -17,10 +20,14 @@ Units: metric functions return fractions in [0, 1]; the driver's DataFrame
 and the tables are in percent.
 """
 
+from .chance import chance_levels
 from .driver import evaluate_features, evaluate_sysu_features, evaluate_sysu_model, format_summary, summarize
 from .features import euclidean_distance, extract_features
 from .figures import plot_ranked_lists
-from .metrics import SYSU_CAMERA_LOCATION, evaluate_regdb, evaluate_sysu, rank_metrics, sysu_location_rule
+from .metrics import SYSU_CAMERA_LOCATION, chance_rank1, evaluate_regdb, evaluate_sysu, rank_metrics, \
+    sysu_location_rule
+from .reference import (average_precision_reference, cmc_reference, evaluate_reference, inp_reference,
+                        rank_list_reference)
 from .protocol import load_rand_perm, protocol_summary, sysu_query_gallery
 from .rerank import k_reciprocal_rerank
 from .tables import TABLE_I, TABLE_II, TABLE_III, compare_with_paper, paper_table
@@ -30,5 +37,7 @@ __all__ = [
     "SYSU_CAMERA_LOCATION", "sysu_query_gallery", "load_rand_perm", "protocol_summary",
     "extract_features", "euclidean_distance", "evaluate_sysu_features", "evaluate_sysu_model",
     "evaluate_features", "summarize", "format_summary", "TABLE_I", "TABLE_II", "TABLE_III",
-    "paper_table", "compare_with_paper", "plot_ranked_lists",
+    "paper_table", "compare_with_paper", "plot_ranked_lists", "chance_rank1", "chance_levels",
+    "rank_list_reference", "cmc_reference", "average_precision_reference", "inp_reference",
+    "evaluate_reference",
 ]
