@@ -8,6 +8,16 @@ fractions; this driver and :mod:`tsgan_lib.eval.tables` report **percent**
 (0-100), as the paper's tables do. Columns: ``mode, shots, trial, rerank,
 R1, R10, R20, mAP, mINP, num_query, num_gallery, num_valid``.
 
+Distances: float64 (:data:`~tsgan_lib.eval.features.EVAL_DTYPE`), as the
+official code's ``pdist2``, so that exactly tied distances rank by gallery
+index as there; re-ranking works in float32 (see
+:mod:`~tsgan_lib.eval.rerank`).
+
+Device: distances, re-ranking and (on an accelerator) the ranking sort run
+on ``device``; each trial's matrix stays there (see
+:func:`~tsgan_lib.eval.metrics.rank_metrics`). On a CPU the same code runs,
+and the ranking sort uses NumPy.
+
 Speed: features are extracted once; the query x RGB distance matrix (and,
 for re-ranking, query x query and RGB x RGB) is computed once, and each
 trial only selects its gallery columns. On a 2-core CPU the 40 runs
@@ -26,7 +36,7 @@ from torch.utils.data import Dataset
 
 from ..data.records import Record
 from ..utils import resolve_device
-from .features import euclidean_distance, extract_features
+from .features import EVAL_DTYPE, euclidean_distance, extract_features
 from .metrics import cmc_at, evaluate_regdb, evaluate_sysu
 from .protocol import MODE_CAMERAS, NUM_TRIALS, QUERY_CAMERAS, SHOTS, RandPerm, check_setting, labels, \
     load_rand_perm, sysu_query_gallery
@@ -40,6 +50,16 @@ def _row(result: dict) -> dict:
     row = {k: 100.0 * v for k, v in cmc_at(result, (1, 10, 20)).items()}
     row.update(mAP=100.0 * result["mAP"], mINP=100.0 * result["mINP"], num_valid=result["num_valid"])
     return row
+
+
+def _distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Evaluation distances: float64, as the official ``pdist2``."""
+    return euclidean_distance(x, y, dtype=EVAL_DTYPE)
+
+
+def _rerank(q_g, q_q, g_g, rerank_params: dict | None) -> torch.Tensor:
+    """Re-ranked distances, kept on the computing device."""
+    return k_reciprocal_rerank(q_g, q_q, g_g, as_tensor=True, **(rerank_params or {}))
 
 
 def evaluate_sysu_features(records: Sequence[Record], features, *, modes: Iterable[str] = ("all", "indoor"),
@@ -56,7 +76,8 @@ def evaluate_sysu_features(records: Sequence[Record], features, *, modes: Iterab
     without / with k-reciprocal re-ranking (``rerank_params``: its k1, k2,
     lambda_value). ``rand_perm`` and ``seed``: see
     :func:`~tsgan_lib.eval.protocol.sysu_query_gallery`. ``device``: where
-    distances and re-ranking run.
+    distances, re-ranking and the ranking sort run (``"auto"``: CUDA when
+    present).
 
     Returns one row per (mode, shots, trial, rerank); metrics in percent.
     """
@@ -77,24 +98,21 @@ def evaluate_sysu_features(records: Sequence[Record], features, *, modes: Iterab
     col_of = {records[i].path: c for c, i in enumerate(rgb_rows)}
     qf, rgbf = feats[q_rows].to(device), feats[rgb_rows].to(device)
 
-    q_rgb = euclidean_distance(qf, rgbf)  # computed once, sliced per trial
-    q_rgb_np = q_rgb.cpu().numpy()
-    if any(rerank):
+    q_rgb = _distance(qf, rgbf)  # computed once, sliced per trial
+    if any(rerank):  # float32: what re-ranking computes in
         q_q, rgb_rgb = euclidean_distance(qf, qf), euclidean_distance(rgbf, rgbf)
     rows = []
     for mode in modes:
         for s in shots:
             for trial in trials:
                 query, gallery = sysu_query_gallery(records, mode, s, trial, rand_perm, seed=seed)
-                cols = np.array([col_of[r.path] for r in gallery])
+                cols = torch.as_tensor([col_of[r.path] for r in gallery], device=device)
                 qp, qc = labels(query)
                 gp, gc = labels(gallery)
                 for rr in rerank:
+                    dist = q_rgb[:, cols]
                     if rr:
-                        c = torch.as_tensor(cols, device=device)
-                        dist = k_reciprocal_rerank(q_rgb[:, c], q_q, rgb_rgb[c][:, c], **(rerank_params or {}))
-                    else:
-                        dist = q_rgb_np[:, cols]
+                        dist = _rerank(dist, q_q, rgb_rgb[cols][:, cols], rerank_params)
                     res = evaluate_sysu(dist, qp, gp, qc, gc, max_rank=20)
                     rows.append({"mode": mode, "shots": s, "trial": int(trial), "rerank": bool(rr), **_row(res),
                                  "num_query": len(query), "num_gallery": len(gallery)})
@@ -133,15 +151,14 @@ def evaluate_features(query_feats, gallery_feats, q_pids, g_pids, *, rerank: boo
                       rerank_params: dict | None = None,
                       device: str | torch.device = "auto") -> dict:
     """One query/gallery evaluation without camera filtering (RegDB, or a
-    single-modality test as in Table III): Euclidean distances, optional
+    single-modality test as in Table III): Euclidean distances (float64), optional
     re-ranking, :func:`~tsgan_lib.eval.metrics.evaluate_regdb`. Returns the
     metrics in percent (``R1``, ``R10``, ``R20``, ``mAP``, ``mINP``, ``num_valid``)."""
     device = resolve_device(device)
     qf, gf = torch.as_tensor(query_feats).to(device), torch.as_tensor(gallery_feats).to(device)
-    dist = euclidean_distance(qf, gf)
-    if rerank:
-        dist = k_reciprocal_rerank(dist, euclidean_distance(qf, qf), euclidean_distance(gf, gf),
-                                   **(rerank_params or {}))
+    dist = _distance(qf, gf)
+    if rerank:  # float32: what re-ranking computes in
+        dist = _rerank(dist, euclidean_distance(qf, qf), euclidean_distance(gf, gf), rerank_params)
     return _row(evaluate_regdb(dist, q_pids, g_pids, max_rank=20))
 
 
