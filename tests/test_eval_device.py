@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import tsgan_lib.eval.metrics as metrics
-from tsgan_lib.eval import (evaluate_sysu, evaluate_sysu_features, k_reciprocal_rerank, rank_metrics,
-                            sysu_location_rule)
+from tsgan_lib.eval import (evaluate_regdb_features, evaluate_sysu, evaluate_sysu_features, k_reciprocal_rerank,
+                            rank_metrics, sysu_location_rule)
 from tsgan_lib.eval.ranking import stable_order, stable_order_torch
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -97,7 +97,7 @@ def test_rerank_on_device_tensors_equals_numpy_input(device):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_driver_on_cuda_equals_cpu():
+def test_drivers_on_cuda_equal_cpu():
     from test_eval_driver import synthetic_test_split
 
     records, feats = synthetic_test_split()
@@ -107,3 +107,8 @@ def test_driver_on_cuda_equals_cpu():
     plain = ~cpu["rerank"]
     assert cpu[plain].equals(gpu[plain])  # float64 distances: the same ranking
     np.testing.assert_allclose(gpu[~plain][["R1", "mAP", "mINP"]], cpu[~plain][["R1", "mAP", "mINP"]], atol=1.0)
+    vis = [r for r in records if r.camid in (1, 2, 4, 5)]
+    ir = [r for r in records if r.camid in (3, 6)]
+    row = {r.path: i for i, r in enumerate(records)}
+    args = (vis, feats[[row[r.path] for r in vis]], ir, feats[[row[r.path] for r in ir]])
+    assert evaluate_regdb_features(*args, device="cpu").equals(evaluate_regdb_features(*args, device="cuda"))

@@ -15,7 +15,8 @@ Modules, in the order a test run uses them:
   loops, for reading and for the tests.
 - :mod:`~tsgan_lib.eval.chance` -- what a random ranking scores.
 - :mod:`~tsgan_lib.eval.rerank` -- k-reciprocal re-ranking.
-- :mod:`~tsgan_lib.eval.driver` -- every setting x trial as a DataFrame.
+- :mod:`~tsgan_lib.eval.driver` -- every SYSU-MM01 setting x trial, and
+  RegDB's two directions, as a DataFrame.
 - :mod:`~tsgan_lib.eval.tables`, :mod:`~tsgan_lib.eval.figures` -- Tables
   I-III beside ours, Fig. 4.
 
@@ -24,7 +25,8 @@ and the tables are in percent.
 """
 
 from .chance import chance_levels
-from .driver import evaluate_features, evaluate_sysu_features, evaluate_sysu_model, format_summary, summarize
+from .driver import (REGDB_DIRECTIONS, evaluate_features, evaluate_regdb_features, evaluate_regdb_model,
+                     evaluate_sysu_features, evaluate_sysu_model, format_summary, summarize)
 from .features import EVAL_DTYPE, euclidean_distance, extract_features
 from .figures import plot_ranked_lists
 from .metrics import SYSU_CAMERA_LOCATION, chance_rank1, evaluate_regdb, evaluate_sysu, rank_metrics, \
@@ -39,7 +41,8 @@ __all__ = [
     "evaluate_sysu", "evaluate_regdb", "k_reciprocal_rerank", "rank_metrics", "sysu_location_rule",
     "SYSU_CAMERA_LOCATION", "sysu_query_gallery", "load_rand_perm", "protocol_summary",
     "extract_features", "euclidean_distance", "EVAL_DTYPE", "evaluate_sysu_features", "evaluate_sysu_model",
-    "evaluate_features", "summarize", "format_summary", "TABLE_I", "TABLE_II", "TABLE_III",
+    "evaluate_features", "evaluate_regdb_features", "evaluate_regdb_model", "REGDB_DIRECTIONS",
+    "summarize", "format_summary", "TABLE_I", "TABLE_II", "TABLE_III",
     "paper_table", "compare_with_paper", "plot_ranked_lists", "chance_rank1", "chance_levels",
     "rank_list_reference", "cmc_reference", "average_precision_reference", "inp_reference",
     "evaluate_reference",
