@@ -10,6 +10,10 @@ one warm-up call and the median of repeats:
 1. ``evaluate_sysu`` on a 3,803 x 3,010 distance matrix (multi-shot size),
    against the classic per-query loop (argsort, filter, distinct ids by
    np.unique, list comprehensions), written below; results are compared.
+   Also: the distances themselves in float32 and in float64 (the
+   protocol's, as the driver computes them), ``evaluate_sysu`` on the
+   float64 matrix, and on quantised features (many exact ties) how far the
+   float32 ranking strays from the float64 one.
 2. ``k_reciprocal_rerank`` of 3,803 query + 301 gallery 2,048-d features,
    against the classic dense re-ranking (written below); results compared.
    Also: the distance computation, and multi-shot size (3,803 + 3,010).
@@ -39,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tsgan_lib.data.records import Record  # noqa: E402
-from tsgan_lib.eval import (euclidean_distance, evaluate_sysu, evaluate_sysu_features,  # noqa: E402
+from tsgan_lib.eval import (EVAL_DTYPE, euclidean_distance, evaluate_sysu, evaluate_sysu_features,  # noqa: E402
                             k_reciprocal_rerank, summarize)
 
 NUM_QUERY, NUM_IDS, DIM = 3803, 96, 2048
@@ -173,6 +177,20 @@ def main(argv=None):
                abs(ours["mINP"] - classic["mINP"]))
     report["evaluate_sysu_3803x3010"] = {"ours_s": ours_t, "classic_s": classic_t, "speedup": classic_t / ours_t,
                                          "max_metric_diff": diff, "R1": float(ours["cmc"][0]), "mAP": ours["mAP"]}
+    qf3, gf3 = f[:NUM_QUERY], f[NUM_QUERY:]
+    d32_t, _ = timed(lambda: euclidean_distance(qf3, gf3), args.repeats)
+    d64_t, dist64 = timed(lambda: euclidean_distance(qf3, gf3, dtype=EVAL_DTYPE), args.repeats)
+    dist64 = dist64.numpy()
+    ours64_t, ours64 = timed(lambda: evaluate_sysu(dist64, q_pids, g_pids, q_cams, g_cams), args.repeats)
+    quant = torch.round(f / 8).clamp_min(0)  # non-negative, coarsely quantised: many exactly tied distances
+    tie32 = evaluate_sysu(euclidean_distance(quant[:NUM_QUERY], quant[NUM_QUERY:]), q_pids, g_pids, q_cams, g_cams)
+    tie64 = evaluate_sysu(euclidean_distance(quant[:NUM_QUERY], quant[NUM_QUERY:], dtype=EVAL_DTYPE),
+                          q_pids, g_pids, q_cams, g_cams)
+    report["float64_3803x3010"] = {
+        "distances_float32_s": d32_t, "distances_float64_s": d64_t, "evaluate_sysu_float64_s": ours64_t,
+        "R1_float64_minus_float32": float(ours64["cmc"][0] - ours["cmc"][0]),
+        "quantised_R1_float32": float(tie32["cmc"][0]), "quantised_R1_float64": float(tie64["cmc"][0]),
+        "quantised_mAP_float32": tie32["mAP"], "quantised_mAP_float64": tie64["mAP"]}
 
     # 2. re-ranking: 3,803 + 301 features, then multi-shot size
     ng1 = 301
@@ -212,10 +230,16 @@ def main(argv=None):
 
     e, r, rm, d = (report["evaluate_sysu_3803x3010"], report["rerank_3803+301"], report["rerank_3803+3010"],
                    report["driver_4_settings_x_10_trials"])
+    e64 = report["float64_3803x3010"]
     print(f"machine: {report['machine']['cpus']} CPUs, torch threads {report['machine']['torch_threads']}, "
           f"numpy {np.__version__}, torch {torch.__version__}")
     print(f"evaluate_sysu 3803x3010:  ours {e['ours_s']:.3f} s   classic {e['classic_s']:.2f} s   "
           f"speed-up {e['speedup']:.1f}x   (max metric diff {e['max_metric_diff']:.1e})")
+    print(f"float64 3803x3010:        distances {e64['distances_float64_s']:.3f} s (float32 "
+          f"{e64['distances_float32_s']:.3f} s), evaluate_sysu {e64['evaluate_sysu_float64_s']:.3f} s; "
+          f"quantised features R1 float32 {100 * e64['quantised_R1_float32']:.2f} vs float64 "
+          f"{100 * e64['quantised_R1_float64']:.2f}, mAP {100 * e64['quantised_mAP_float32']:.3f} vs "
+          f"{100 * e64['quantised_mAP_float64']:.3f}")
     print(f"re-ranking 3803+301:      ours {r['ours_s']:.3f} s   classic {r['classic_s']:.2f} s   "
           f"speed-up {r['speedup']:.1f}x   (max abs diff {r['max_abs_diff']:.1e}); "
           f"distances {r['distances_s']:.3f} s, total {r['ours_with_distances_s']:.3f} s")

@@ -20,6 +20,7 @@ import torch
 
 from .datasets import read_image
 from .records import IR, RGB, Record
+from ..eval.features import euclidean_distance
 from ..models.convert import reid_to_unit
 
 
@@ -43,7 +44,7 @@ def _pair_masks(emb: np.ndarray, pids: Sequence[int], modalities: Sequence[str])
     type (self-pairs excluded)."""
     pids, mods = np.asarray(pids), np.asarray(modalities)
     x = torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))
-    d = torch.cdist(x, x).numpy()
+    d = euclidean_distance(x, x).numpy()
     same = pids[:, None] == pids[None, :]
     masks = []
     for name, ma, mb in PAIR_TYPES:

@@ -24,13 +24,15 @@ index, i.e. a *stable* sort; ignored gallery items removed first):
 - A query is *valid* when at least one true match survives the filter; every
   average is over valid queries.
 
-Speed: the stable order of a whole matrix comes from ONE vectorised sort of
-unique 64-bit keys (the float32 distance's order-preserving bits, with the
-gallery index in the low bits, ignored items pushed to the end): no per-query
-loop and no ``argsort(kind="stable")`` on floats. float64 input that float32
-cannot represent exactly falls back to NumPy's stable argsort (slower, same
-result). Memory: two int64 arrays of the matrix's shape plus a few boolean
-ones (3,803 x 3,010: about 250 MB at peak).
+The same definitions as short per-query loops, for reading:
+:mod:`~tsgan_lib.eval.reference` (the tests compare the two).
+
+Speed and device: the stable order of the whole matrix comes from one
+vectorised sort (:mod:`~tsgan_lib.eval.ranking`): NumPy keys on the host,
+``torch.sort`` on an accelerator for a CUDA tensor (or on ``device=``); the
+bookkeeping (matches, AP, distinct identities) is vectorised NumPy. Memory:
+two int64 arrays of the matrix's shape plus a few boolean ones (3,803 x
+3,010: about 250 MB at peak).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+
+from .ranking import stable_order, stable_order_torch
 
 #: Official SYSU-MM01 camera -> location map (evaluation code: ``[1 2 2 4 5 6]``).
 #: cam2 (RGB) and cam3 (IR) film the same room, so they share location 2.
@@ -53,10 +58,24 @@ def _to_numpy(x, name: str) -> np.ndarray:
     return arr
 
 
-def _check_inputs(distmat, q_pids, g_pids, max_rank: int):
-    d = _to_numpy(distmat, "distmat")
+def _ranking_input(distmat, device):
+    """``distmat`` as a torch tensor on the device where the torch ranking
+    runs (``device``, else an accelerator tensor's own), or as a NumPy array
+    for the NumPy ranking (``device`` None and NumPy or CPU-tensor input)."""
+    if device is not None:
+        return torch.as_tensor(_to_numpy(distmat, "distmat") if not isinstance(distmat, torch.Tensor)
+                               else distmat.detach()).to(torch.device(device))
+    if isinstance(distmat, torch.Tensor) and distmat.device.type != "cpu":
+        return distmat.detach()
+    return _to_numpy(distmat, "distmat")
+
+
+def _check_inputs(distmat, q_pids, g_pids, max_rank: int, device=None):
+    d = _ranking_input(distmat, device)
+    if isinstance(d, torch.Tensor) and (d.is_complex() or d.dtype == torch.bool):
+        raise TypeError(f"distmat must hold real numbers, got {d.dtype}")
     if d.ndim != 2:
-        raise ValueError(f"distmat must be 2-D (num_query, num_gallery), got shape {d.shape}")
+        raise ValueError(f"distmat must be 2-D (num_query, num_gallery), got shape {tuple(d.shape)}")
     q = _to_numpy(q_pids, "q_pids").reshape(-1)
     g = _to_numpy(g_pids, "g_pids").reshape(-1)
     if q.shape[0] != d.shape[0]:
@@ -67,7 +86,11 @@ def _check_inputs(distmat, q_pids, g_pids, max_rank: int):
         raise ValueError("distmat has no gallery column: the gallery is empty")
     if not isinstance(max_rank, (int, np.integer)) or max_rank < 1:
         raise ValueError(f"max_rank must be a positive integer, got {max_rank!r}")
-    if np.issubdtype(d.dtype, np.floating) and np.isnan(d).any():
+    if isinstance(d, torch.Tensor):
+        has_nan = d.is_floating_point() and bool(torch.isnan(d).any())
+    else:
+        has_nan = np.issubdtype(d.dtype, np.floating) and bool(np.isnan(d).any())
+    if has_nan:
         raise ValueError("distmat contains NaN; distances must be comparable (check the features)")
     return d, q, g
 
@@ -96,37 +119,8 @@ def sysu_location_rule(q_camids, g_camids) -> np.ndarray:
     return lut[q][:, None] == lut[g][None, :]
 
 
-def _stable_order(d: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
-    """Per-row gallery indices: kept items ascending by distance, ties by
-    column (a stable sort), then the ignored items (also by column)."""
-    nq, ng = d.shape
-    if not np.issubdtype(d.dtype, np.floating) or d.dtype == np.float64:
-        d32 = d.astype(np.float32)
-        if not np.array_equal(d32, d):  # float32 would merge distinct distances
-            order = np.argsort(d, axis=1, kind="stable")
-            if ignore is not None:  # stable partition: kept first
-                ign = np.take_along_axis(ignore, order, axis=1)
-                order = np.take_along_axis(order, np.argsort(ign, axis=1, kind="stable"), axis=1)
-            return order
-        d = d32
-    elif d.dtype != np.float32:
-        d = d.astype(np.float32)
-    bits = (d + np.float32(0.0)).view(np.int32)  # + 0.0 turns -0.0 into +0.0
-    if (bits < 0).any():  # negative floats: flip so that int order = float order
-        bits = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits)
-    if ignore is not None:  # above every finite or infinite distance
-        bits = np.where(ignore, np.int32(0x7FFFFFFF), bits)
-    key = bits.astype(np.int64)
-    shift = max(1, int(ng - 1).bit_length())
-    key <<= shift
-    key |= np.arange(ng, dtype=np.int64)[None, :]  # unique keys: (distance, column)
-    key.sort(axis=1)  # the keys are unique, so this sort is stable
-    key &= (1 << shift) - 1
-    return key
-
-
 def rank_metrics(distmat, q_pids, g_pids, *, ignore=None, distinct_ids: bool = False,
-                 max_rank: int = 20, per_query: bool = False) -> dict:
+                 max_rank: int = 20, per_query: bool = False, device: str | torch.device | None = None) -> dict:
     """CMC, mAP and mINP of a ranking problem (the core of both protocols).
 
     Parameters
@@ -139,17 +133,20 @@ def rank_metrics(distmat, q_pids, g_pids, *, ignore=None, distinct_ids: bool = F
     max_rank: length of the returned CMC curve.
     per_query: also return ``"valid"`` (bool per query), ``"AP"``, ``"INP"``
         and ``"first_rank"`` (per valid query).
+    device: rank with ``torch.sort`` on this device. ``None``: on the
+        tensor's own device for an accelerator (CUDA) tensor, else with
+        NumPy on the host (see the module docstring; same result).
 
     Returns ``{"cmc", "mAP", "mINP", "num_valid"}``: fractions in [0, 1].
     Raises ``ValueError`` on shape mismatches, NaN distances or when no query
     has a true match in the gallery.
     """
-    d, q, g = _check_inputs(distmat, q_pids, g_pids, max_rank)
+    d, q, g = _check_inputs(distmat, q_pids, g_pids, max_rank, device)
     nq, ng = d.shape
     if ignore is not None:
         ignore = _to_numpy(ignore, "ignore").astype(bool, copy=False)
-        if ignore.shape != d.shape:
-            raise ValueError(f"ignore must have distmat's shape {d.shape}, got {ignore.shape}")
+        if ignore.shape != (nq, ng):
+            raise ValueError(f"ignore must have distmat's shape {(nq, ng)}, got {ignore.shape}")
     ids, g_codes = np.unique(g, return_inverse=True)
     q_codes = np.searchsorted(ids, q)
     q_codes[(q_codes >= ids.size) | (ids[np.minimum(q_codes, ids.size - 1)] != q)] = -1
@@ -164,10 +161,12 @@ def rank_metrics(distmat, q_pids, g_pids, *, ignore=None, distinct_ids: bool = F
         raise ValueError("no valid query: no query identity has a (non-ignored) match in the gallery; "
                          "check q_pids / g_pids")
     if nv < nq:  # rank only the valid queries
-        d, q_codes = d[valid], q_codes[valid]
+        rows = torch.from_numpy(np.flatnonzero(valid)).to(d.device) if isinstance(d, torch.Tensor) else valid
+        d, q_codes = d[rows], q_codes[valid]
         ignore = ignore[valid] if ignore is not None else None
 
-    order = _stable_order(d, ignore)  # ignored items last: rank = column + 1
+    # ignored items last: rank = column + 1
+    order = stable_order_torch(d, ignore) if isinstance(d, torch.Tensor) else stable_order(d, ignore)
     ids_sorted = g_codes[order]
     match = ids_sorted == q_codes[:, None]
     if ignore is not None:
@@ -195,7 +194,7 @@ def rank_metrics(distmat, q_pids, g_pids, *, ignore=None, distinct_ids: bool = F
 
 
 def evaluate_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 20, *,
-                  per_query: bool = False) -> dict:
+                  per_query: bool = False, device: str | torch.device | None = None) -> dict:
     """The official SYSU-MM01 evaluation of one gallery draw.
 
     1. The location rule (:func:`sysu_location_rule`): a cam3 query ignores
@@ -207,24 +206,28 @@ def evaluate_sysu(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 2
 
     Returns ``{"cmc": ndarray (max_rank,), "mAP": float, "mINP": float,
     "num_valid": int}``, fractions in [0, 1]. ``cmc[0]`` is Rank-1.
+    ``device``: where the ranking sort runs (see :func:`rank_metrics`).
     """
-    d = _to_numpy(distmat, "distmat")
-    for name, arr, n in (("q_camids", q_camids, d.shape[0]), ("g_camids", g_camids, d.shape[-1])):
+    d = distmat if isinstance(distmat, torch.Tensor) else _to_numpy(distmat, "distmat")
+    shape = tuple(d.shape)
+    for name, arr, n in (("q_camids", q_camids, shape[0]), ("g_camids", g_camids, shape[-1])):
         if _to_numpy(arr, name).reshape(-1).shape[0] != n:
-            raise ValueError(f"{name} has {_to_numpy(arr, name).size} entries but distmat has shape {d.shape}")
+            raise ValueError(f"{name} has {_to_numpy(arr, name).size} entries but distmat has shape {shape}")
     ignore = sysu_location_rule(q_camids, g_camids)
     return rank_metrics(d, q_pids, g_pids, ignore=ignore, distinct_ids=True, max_rank=max_rank,
-                        per_query=per_query)
+                        per_query=per_query, device=device)
 
 
-def evaluate_regdb(distmat, q_pids, g_pids, max_rank: int = 20, *, per_query: bool = False) -> dict:
+def evaluate_regdb(distmat, q_pids, g_pids, max_rank: int = 20, *, per_query: bool = False,
+                   device: str | torch.device | None = None) -> dict:
     """RegDB evaluation (visible->thermal or thermal->visible): ordinary CMC,
     mAP and mINP over the whole gallery, no camera filtering.
 
     Returns the same keys as :func:`evaluate_sysu`, fractions in [0, 1].
+    ``device``: where the ranking sort runs (see :func:`rank_metrics`).
     """
     return rank_metrics(distmat, q_pids, g_pids, ignore=None, distinct_ids=False, max_rank=max_rank,
-                        per_query=per_query)
+                        per_query=per_query, device=device)
 
 
 def ranked_gallery(dist_row, *, ignore_row=None, top_k: int | None = None) -> np.ndarray:

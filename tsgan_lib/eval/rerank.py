@@ -170,21 +170,30 @@ def _jaccard_overlap(rows, cols, vals, nq, ng, n, max_pairs):
 
 
 def k_reciprocal_rerank(q_g, q_q, g_g, k1: int = 20, k2: int = 6, lambda_value: float = 0.3, *,
-                        device: str | torch.device | None = None, max_pairs: int = 1 << 21) -> np.ndarray:
+                        device: str | torch.device | None = None, max_pairs: int = 1 << 21,
+                        as_tensor: bool = False) -> np.ndarray | torch.Tensor:
     """Re-ranked query x gallery distances (k-reciprocal encoding + Jaccard).
 
     Parameters
     ----------
     q_g, q_q, g_g: Euclidean (NOT squared) distances: query x gallery,
-        query x query, gallery x gallery. NumPy arrays or torch tensors.
+        query x query, gallery x gallery. NumPy arrays or torch tensors, of
+        any float dtype: they are cast to float32 first, then squared (the
+        reference's precision; float32 squares overflow only above 1.8e19,
+        float16's above 255).
     k1, k2, lambda_value: the method's k1 (reciprocal neighbourhood), k2
         (local query expansion) and λ (weight of the original distance).
     device: where to compute; ``None`` = the device of a tensor input (a
         CUDA tensor runs on the GPU), CPU for NumPy input.
     max_pairs: work-buffer size of the sparse Jaccard step (memory knob).
+    as_tensor: return a torch tensor on the compute device (e.g. to rank it
+        there with :func:`~tsgan_lib.eval.metrics.evaluate_sysu`) instead of
+        a NumPy array.
 
-    Returns a float32 NumPy array of shape (num_query, num_gallery). The
-    algorithm and its memory are described in the module docstring.
+    Returns a float32 NumPy array (or tensor) of shape (num_query,
+    num_gallery). The algorithm and its memory are described in the module
+    docstring. The computation is the same torch code on every device; on a
+    CPU it runs for NumPy input too.
     """
     if device is None:
         device = next((x.device for x in (q_g, q_q, g_g) if isinstance(x, torch.Tensor)), torch.device("cpu"))
@@ -228,4 +237,5 @@ def k_reciprocal_rerank(q_g, q_q, g_g, k1: int = 20, k2: int = 6, lambda_value: 
     jaccard = _jaccard_overlap(rows, cols, w, nq, ng, n, int(max_pairs))
     jaccard = (2.0 - 2.0 * jaccard) / (2.0 - jaccard)  # = 1 - o / (2 - o)
     original = qg.square() / full.scale[:nq, None]
-    return (jaccard * (1.0 - lambda_value) + original * lambda_value).cpu().numpy()
+    out = jaccard * (1.0 - lambda_value) + original * lambda_value
+    return out if as_tensor else out.cpu().numpy()
