@@ -14,6 +14,8 @@ from .regdb import RegDB, load_regdb
 from .sampler import CrossModalityIdentitySampler
 from .synthetic import make_synthetic_sysu, synthetic_sysu_root
 from .sysu import SYSUMM01, load_sysu
+from .tensor_pipeline import (AugmentParams, ImageCache, ImageCacheError, TensorTrainLoader, augment_batch,
+                              build_tensor_train_loader, draw_augment_params, load_image_cache)
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pad
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "make_synthetic_sysu", "synthetic_sysu_root", "build_transform", "default_pad", "IMAGENET_MEAN", "IMAGENET_STD",
     "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
     "load_dataset", "build_train_loader",
+    "build_tensor_train_loader", "TensorTrainLoader", "load_image_cache", "ImageCache", "ImageCacheError",
+    "augment_batch", "draw_augment_params", "AugmentParams",
 ]
 
 
