@@ -336,3 +336,19 @@ def test_cuda_batches_equal_cpu_batches(records, tmp_path, resident):
     gpu.set_epoch(1)
     first = next(iter(gpu))
     torch.testing.assert_close(first[0].cpu(), cpu.batch_at(1, 0)[0], rtol=0, atol=1e-6)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("resident", [False, True])
+def test_cuda_batches_make_no_host_sync(records, tmp_path, resident):
+    """Drawing a batch never waits for the GPU (so the CPU can queue the next
+    step while the GPU runs this one): pinned, non-blocking copies only."""
+    gpu = _loader(records, tmp_path, device="cuda", resident=resident)
+    gpu.batch_at(0, 0)                                  # first use: allocations
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        batches = [gpu.batch_at(0, step) for step in range(len(gpu))]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    cpu = _loader(records, tmp_path)
+    torch.testing.assert_close(batches[-1][0].cpu(), cpu.batch_at(0, len(gpu) - 1)[0], rtol=0, atol=1e-6)

@@ -303,12 +303,17 @@ def draw_augment_params(n: int, pad: int, flip_p: float = 0.5,
 
 
 def augment_batch(images: Tensor, params: AugmentParams, pad: int, *,
-                  mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
+                  mean: Sequence[float] | Tensor = IMAGENET_MEAN, std: Sequence[float] | Tensor = IMAGENET_STD,
                   channels_last: bool = False) -> Tensor:
     """``T.Pad(pad)`` (zeros) + crop at ``(dy, dx)`` + optional horizontal flip +
     ``ToTensor`` + ``Normalize`` for a uint8 batch ``(B, C, H, W)``, on its
     device, in one gather and three element-wise passes (no per-image loop).
-    Returns float32 ``(B, C, H, W)`` (channels-last memory if asked)."""
+    Returns float32 ``(B, C, H, W)`` (channels-last memory if asked).
+
+    Pass ``params``, ``mean`` and ``std`` already on the device (as
+    :class:`TensorTrainLoader` does) to keep the call free of host syncs: a
+    CPU tensor or a Python list is copied from pageable memory, which waits
+    for the GPU."""
     if images.dtype != torch.uint8 or images.dim() != 4:
         raise ValueError(f"images must be a uint8 (B, C, H, W) tensor, got {images.dtype} {tuple(images.shape)}")
     b, c, h, w = images.shape
@@ -325,8 +330,8 @@ def augment_batch(images: Tensor, params: AugmentParams, pad: int, *,
     out = padded.reshape(b, c, hp * wp).gather(2, index).view(b, c, h, w)
     x = out.to(torch.float32).div_(255)                                   # ToTensor (in place: one buffer)
     m = torch.as_tensor(mean, dtype=torch.float32, device=dev).view(-1, 1, 1)
-    s = torch.as_tensor(std, dtype=torch.float32, device=dev).view(-1, 1, 1)
-    x = x.sub_(m).div_(s)                                                 # Normalize: (x - mean) / std
+    sd = torch.as_tensor(std, dtype=torch.float32, device=dev).view(-1, 1, 1)
+    x = x.sub_(m).div_(sd)                                                # Normalize: (x - mean) / std
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
@@ -371,7 +376,14 @@ class TensorTrainLoader:
         self.channels_last = channels_last
         self.height, self.width = cache.height, cache.width
         self.images = cache.to(self.device) if resident else cache.images
-        self._pin = (not resident) and self.device.type == "cuda"
+        self._cuda = self.device.type == "cuda"
+        self._mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).to(self.device)
+        self._std = torch.tensor(IMAGENET_STD, dtype=torch.float32).to(self.device)
+
+    def _to_device(self, t: Tensor) -> Tensor:
+        """CPU -> device without a host sync (pinned memory, non-blocking copy;
+        the caching host allocator keeps the buffer until the copy is done)."""
+        return t.pin_memory().to(self.device, non_blocking=True) if self._cuda else t
 
     def __len__(self) -> int:
         return self.sampler.steps_per_epoch
@@ -386,14 +398,17 @@ class TensorTrainLoader:
         return both[: self.batch_size], both[self.batch_size:]
 
     def _gather(self, rows: np.ndarray) -> Tensor:
+        """The uint8 pixels of cache rows ``rows`` on the device: gathered there
+        (resident), or gathered from the memory map into pinned memory and
+        copied without blocking (CUDA), or gathered on the CPU."""
         idx = torch.from_numpy(rows)
         if self.resident:
-            return self.images.index_select(0, idx.to(self.device))
-        if self._pin:
+            return self.images.index_select(0, self._to_device(idx))
+        if self._cuda:
             buf = torch.empty((len(rows), 3, self.height, self.width), dtype=torch.uint8, pin_memory=True)
             torch.index_select(self.images, 0, idx, out=buf)
             return buf.to(self.device, non_blocking=True)
-        return self.images.index_select(0, idx).to(self.device)
+        return self.images.index_select(0, idx)
 
     def make_batch(self, pairs: Sequence[tuple[int, int]], epoch: int, step: int) -> tuple[Tensor, Tensor, Tensor]:
         """The batch of ``pairs`` (``(i_rgb, i_ir)``), augmented as batch
@@ -409,10 +424,12 @@ class TensorTrainLoader:
             raise ValueError(f"a batch holds {self.batch_size} pairs, got {len(pairs)}")
         u8 = self._gather(np.concatenate([i_rgb, self.num_rgb + i_ir]))
         p_rgb, p_ir = self.augment_params(epoch, step)
-        x = augment_batch(u8, AugmentParams(torch.cat([p_rgb.dy, p_ir.dy]), torch.cat([p_rgb.dx, p_ir.dx]),
-                                            torch.cat([p_rgb.flip, p_ir.flip])),
-                          self.pad, channels_last=self.channels_last)
-        y = torch.from_numpy(labels).to(self.device, non_blocking=self._pin)
+        # the draws of both halves in one int64 tensor (one copy to the device)
+        packed = self._to_device(torch.stack([torch.cat([p_rgb.dy, p_ir.dy]), torch.cat([p_rgb.dx, p_ir.dx]),
+                                              torch.cat([p_rgb.flip, p_ir.flip]).long()]))
+        params = AugmentParams(packed[0], packed[1], packed[2].bool())
+        x = augment_batch(u8, params, self.pad, mean=self._mean, std=self._std, channels_last=self.channels_last)
+        y = self._to_device(torch.from_numpy(labels))
         return x[: self.batch_size], x[self.batch_size:], y
 
     def batch_at(self, epoch: int, step: int) -> tuple[Tensor, Tensor, Tensor]:
