@@ -28,7 +28,9 @@ decode and resize **once**:
 It yields ``(x_rgb, x_ir, labels)`` like ``build_train_loader``'s DataLoader:
 float32 ``(P*K, 3, H, W)`` images and int64 labels (the training label of each
 pair), here already on ``device``. Its ``sampler`` attribute and ``len()`` are
-the DataLoader's.
+the DataLoader's. On CUDA, drawing a batch makes no host sync (every copy from
+the host is pinned and non-blocking), so the CPU can queue the next training
+step while the GPU runs this one.
 
 **Randomness without RNG state.** The crop offsets and flips of batch ``step``
 of epoch ``epoch`` come from a ``torch.Generator`` (on the CPU, so every device
