@@ -62,3 +62,22 @@ def sysu_exact_tree(tmp_path_factory, sysu_structure) -> Path:
         counts.setdefault(1, {})[pid] = 2
         counts.setdefault(3, {})[pid] = 2
     return write_sysu_tree(root, counts, {"train": train_ids, "val": val_ids, "test": test_ids})
+
+
+# --- GPU-only tests ---------------------------------------------------------------------------------
+# `@pytest.mark.cuda` marks a test that needs a CUDA device; without one it is skipped (CI, laptops).
+# On the GPU machine, `pytest -m cuda` runs exactly these (benchmarks/gpu_check.sh does).
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA GPU; skipped when torch.cuda.is_available() is False")
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

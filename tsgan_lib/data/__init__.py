@@ -15,6 +15,8 @@ from .sampler import CrossModalityIdentitySampler
 from .synthetic import make_synthetic_sysu, render_sensors, synthetic_sysu_root
 from .synthetic_regdb import make_synthetic_regdb, synthetic_regdb_root
 from .sysu import SYSUMM01, load_sysu
+from .tensor_pipeline import (AugmentParams, ImageCache, ImageCacheError, TensorTrainLoader, augment_batch,
+                              build_tensor_train_loader, draw_augment_params, load_image_cache)
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pad
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "build_transform", "default_pad", "IMAGENET_MEAN", "IMAGENET_STD",
     "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
     "load_dataset", "build_train_loader",
+    "build_tensor_train_loader", "TensorTrainLoader", "load_image_cache", "ImageCache", "ImageCacheError",
+    "augment_batch", "draw_augment_params", "AugmentParams",
 ]
 
 

@@ -1,0 +1,470 @@
+"""Training batches that keep a GPU fed: a uint8 image cache and batched augmentation on the device.
+
+The PIL/DataLoader path (:func:`~tsgan_lib.data.build_train_loader`) decodes,
+resizes and augments every image in Python, every epoch. This module does the
+decode and resize **once**:
+
+1. :func:`load_image_cache` decodes the training records with
+   :func:`~tsgan_lib.data.datasets.read_image` and resizes them with the very
+   ``T.Resize((H, W), bilinear, antialias=True)`` object that
+   :func:`~tsgan_lib.data.transforms.build_transform` builds, into one uint8
+   array ``(N, 3, H, W)`` in a file (SYSU-MM01's 34,167 training images at
+   288x144 are about 4.3 GB). The file lives in a cache folder, its name keyed
+   by the records' paths and the size; it is written to a temporary file and
+   renamed into place (atomic), and it is memory-mapped when read. A file that is
+   truncated, has a bad header or was made from other records raises
+   :class:`ImageCacheError` naming it.
+2. :class:`TensorTrainLoader` draws the batches of the existing
+   :class:`~tsgan_lib.data.sampler.CrossModalityIdentitySampler` (its
+   ``(i_rgb, i_ir)`` pairs), gathers their uint8 pixels (from the memory map, or
+   from a copy resident on the device: ``resident=True``) and runs the strong
+   baseline's training augmentation on the device, for the whole batch at once:
+   zero padding (``T.Pad(pad)``), a random crop back to H x W (``T.RandomCrop``),
+   a horizontal flip with probability 0.5 (``T.RandomHorizontalFlip``), then
+   ``ToTensor``'s division by 255 and ImageNet ``Normalize``. For the same crop
+   offset and flip, its output equals the PIL path's bit for bit on the CPU
+   (``tests/test_tensor_pipeline.py``).
+
+It yields ``(x_rgb, x_ir, labels)`` like ``build_train_loader``'s DataLoader:
+float32 ``(P*K, 3, H, W)`` images and int64 labels (the training label of each
+pair), here already on ``device``. Its ``sampler`` attribute and ``len()`` are
+the DataLoader's. On CUDA, drawing a batch makes no host sync (every copy from
+the host is pinned and non-blocking), so the CPU can queue the next training
+step while the GPU runs this one.
+
+**Randomness without RNG state.** The crop offsets and flips of batch ``step``
+of epoch ``epoch`` come from a ``torch.Generator`` (on the CPU, so every device
+sees the same draws) seeded from ``(seed, epoch, step)``. Batch k of epoch e is
+therefore the same whether or not batches 0..k-1 were drawn, and a run resumed
+with ``sampler.set_epoch(e, start_step=k)`` continues exactly; no generator
+state needs saving.
+
+The PIL/DataLoader path stays the reference and the choice for CPU runs and
+small data; this one is for a GPU (and works on the CPU, for tests and CI).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import tempfile
+import zlib
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchvision import transforms as T
+
+from .datasets import CrossModalityTrainSet, read_image
+from .records import DatasetError, Record
+from .sampler import CrossModalityIdentitySampler
+from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pad
+
+CACHE_FORMAT = 1
+CACHE_MAGIC = b"TSGAN-IMAGE-CACHE\n"
+HEADER_BYTES = 4096          # JSON header (padded), then the uint8 pixels (N, 3, H, W), C order
+_CHUNK = 256                 # images decoded per thread-pool round while building
+
+
+class ImageCacheError(DatasetError):
+    """An image cache file is corrupt, truncated, or was made from other records
+    or at another size. The message names the file."""
+
+
+# --- the cache ---------------------------------------------------------------------------------------
+
+def default_cache_dir() -> Path:
+    """``$TSGAN_CACHE_DIR``, else ``<repo>/runs/cache``."""
+    from ..utils import REPO_ROOT
+
+    return Path(os.environ.get("TSGAN_CACHE_DIR") or (REPO_ROOT / "runs" / "cache"))
+
+
+def pil_resize(height: int, width: int) -> T.Resize:
+    """The resize of :func:`build_transform` (its first step), taken from it so
+    that the cache and the PIL path can never disagree."""
+    resize = build_transform(False, height, width).transforms[0]
+    if not isinstance(resize, T.Resize):
+        raise TypeError(f"build_transform's first step is {type(resize).__name__}, expected T.Resize")
+    return resize
+
+
+def cache_key(records: Sequence[Record], height: int, width: int) -> str:
+    """SHA-256 over the format, the size, the resize and every record's path,
+    in order (the cache's row i is ``records[i]``)."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"format": CACHE_FORMAT, "height": int(height), "width": int(width),
+                         "resize": repr(pil_resize(height, width)), "n": len(records)}).encode())
+    for r in records:
+        h.update(b"\0")
+        h.update(str(r.path).encode())
+    return h.hexdigest()
+
+
+def cache_file(records: Sequence[Record], height: int, width: int, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where :func:`load_image_cache` keeps the cache of ``records`` at HxW."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return folder / f"images_{height}x{width}_n{len(records)}_{cache_key(records, height, width)[:20]}.u8"
+
+
+def _decode(path: str, resize: T.Resize) -> np.ndarray:
+    arr = np.asarray(resize(read_image(path)), dtype=np.uint8)  # (H, W, 3)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def build_image_cache(records: Sequence[Record], height: int, width: int, path: str | os.PathLike, *,
+                      workers: int | None = None) -> Path:
+    """Decode and resize ``records`` into a cache file at ``path`` (written to a
+    temporary file beside it, then renamed: a reader never sees half a cache).
+    ``workers``: decoding threads (PIL releases the GIL while decoding and
+    resizing); default ``min(8, cpu_count)``. Returns ``path``."""
+    records = list(records)
+    if not records:
+        raise ValueError("build_image_cache needs at least one record")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    resize = pil_resize(height, width)
+    workers = max(1, workers if workers is not None else min(8, os.cpu_count() or 1))
+    expected = (3, height, width)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        crc = 0
+        with os.fdopen(fd, "wb") as f, ThreadPoolExecutor(workers) as pool:
+            f.write(b"\0" * HEADER_BYTES)
+            for s in range(0, len(records), _CHUNK):
+                chunk = records[s:s + _CHUNK]
+                for r, arr in zip(chunk, pool.map(lambda r: _decode(r.path, resize), chunk)):
+                    if arr.shape != expected:
+                        raise ImageCacheError(f"{r.path} resized to {arr.shape}, expected {expected}")
+                    data = arr.tobytes()
+                    crc = zlib.crc32(data, crc)
+                    f.write(data)
+            header = {"format": CACHE_FORMAT, "key": cache_key(records, height, width), "n": len(records),
+                      "channels": 3, "height": int(height), "width": int(width), "dtype": "uint8",
+                      "layout": "NCHW", "crc32": crc, "resize": repr(resize),
+                      "first_path": str(records[0].path), "last_path": str(records[-1].path),
+                      "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            blob = CACHE_MAGIC + json.dumps(header).encode()
+            if len(blob) > HEADER_BYTES:
+                raise ImageCacheError(f"cache header for {path} is {len(blob)} bytes, over {HEADER_BYTES}")
+            f.seek(0)
+            f.write(blob.ljust(HEADER_BYTES, b" "))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def read_cache_header(path: str | os.PathLike) -> dict:
+    """The JSON header of a cache file; :class:`ImageCacheError` if it is not one."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            blob = f.read(HEADER_BYTES)
+    except OSError as e:
+        raise ImageCacheError(f"image cache {path} cannot be read ({e})") from e
+    if len(blob) < HEADER_BYTES or not blob.startswith(CACHE_MAGIC):
+        raise ImageCacheError(f"image cache {path} is corrupt: no TS-GAN image-cache header "
+                              f"(delete it, or pass rebuild=True, to rebuild it)")
+    try:
+        header = json.loads(blob[len(CACHE_MAGIC):].decode().strip())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ImageCacheError(f"image cache {path} is corrupt: unreadable header ({e}); "
+                              f"delete it, or pass rebuild=True, to rebuild it") from e
+    if header.get("format") != CACHE_FORMAT:
+        raise ImageCacheError(f"image cache {path} has format {header.get('format')!r}, expected {CACHE_FORMAT}; "
+                              f"delete it, or pass rebuild=True, to rebuild it")
+    return header
+
+
+@dataclass
+class ImageCache:
+    """A cache file opened as a uint8 tensor ``images`` (N, 3, H, W), memory-mapped
+    (copy-on-write: the file is never modified) unless moved with :meth:`to`."""
+
+    path: Path
+    header: dict
+    images: Tensor
+
+    @property
+    def height(self) -> int:
+        return int(self.header["height"])
+
+    @property
+    def width(self) -> int:
+        return int(self.header["width"])
+
+    def __len__(self) -> int:
+        return int(self.header["n"])
+
+    @property
+    def nbytes(self) -> int:
+        return self.images.numel()
+
+    def to(self, device: str | torch.device) -> Tensor:
+        """A copy of all the pixels in ``device``'s memory (RAM for the CPU)."""
+        device = torch.device(device)
+        if device.type == "cpu":
+            return self.images.clone()
+        return self.images.to(device)
+
+
+def open_image_cache(path: str | os.PathLike, *, records: Sequence[Record] | None = None,
+                     height: int | None = None, width: int | None = None, verify: bool = False) -> ImageCache:
+    """Open a cache file, memory-mapped. Checks the header, the file size and,
+    when given, that it was made from exactly ``records`` at ``height`` x
+    ``width``; ``verify=True`` also checks the pixels' CRC-32 (reads the whole
+    file). Raises :class:`ImageCacheError` naming the file otherwise."""
+    path = Path(path)
+    header = read_cache_header(path)
+    n, h, w = int(header["n"]), int(header["height"]), int(header["width"])
+    if height is not None and width is not None and (h, w) != (int(height), int(width)):
+        raise ImageCacheError(f"image cache {path} holds {h}x{w} images, not the {height}x{width} asked for")
+    if records is not None:
+        key = cache_key(records, h if height is None else height, w if width is None else width)
+        if header.get("key") != key:
+            raise ImageCacheError(f"image cache {path} was made from other records ({n} images, first "
+                                  f"{header.get('first_path')}) than the {len(records)} given; "
+                                  f"it is refused: use another cache folder, or pass rebuild=True to replace it")
+    size = path.stat().st_size
+    expected = HEADER_BYTES + n * 3 * h * w
+    if size != expected:
+        raise ImageCacheError(f"image cache {path} is corrupt: {size} bytes, expected {expected} "
+                              f"({n} x 3 x {h} x {w} + header); delete it, or pass rebuild=True, to rebuild it")
+    mm = np.memmap(path, dtype=np.uint8, mode="c", offset=HEADER_BYTES, shape=(n, 3, h, w))
+    if verify:
+        crc = 0
+        flat = mm.reshape(-1)
+        for s in range(0, flat.size, 1 << 26):
+            crc = zlib.crc32(flat[s:s + (1 << 26)], crc)
+        if crc != header.get("crc32"):
+            raise ImageCacheError(f"image cache {path} is corrupt: pixel checksum {crc} != {header.get('crc32')}; "
+                                  f"delete it, or pass rebuild=True, to rebuild it")
+    return ImageCache(path, header, torch.from_numpy(mm))
+
+
+def load_image_cache(records: Sequence[Record], height: int, width: int, *,
+                     cache_dir: str | os.PathLike | None = None, path: str | os.PathLike | None = None,
+                     rebuild: bool = False, verify: bool = False, workers: int | None = None) -> ImageCache:
+    """The cache of ``records`` at ``height`` x ``width``: opened if its file
+    exists (no image is decoded), else built once. ``path`` overrides the keyed
+    file name in ``cache_dir`` (default :func:`default_cache_dir`); an existing
+    file there from other records or another size is refused, unless
+    ``rebuild=True`` (which also replaces a corrupt file)."""
+    records = list(records)
+    target = Path(path) if path is not None else cache_file(records, height, width, cache_dir)
+    if target.exists() and not rebuild:
+        return open_image_cache(target, records=records, height=height, width=width, verify=verify)
+    build_image_cache(records, height, width, target, workers=workers)
+    return open_image_cache(target, records=records, height=height, width=width, verify=verify)
+
+
+# --- batched augmentation on the device ------------------------------------------------------------
+
+@dataclass
+class AugmentParams:
+    """Per-image crop offsets into the padded image (``dy``, ``dx`` in
+    ``0..2*pad``, as ``T.RandomCrop`` draws them) and flips (bool)."""
+
+    dy: Tensor
+    dx: Tensor
+    flip: Tensor
+
+    def __len__(self) -> int:
+        return int(self.dy.shape[0])
+
+    def to(self, device: str | torch.device) -> "AugmentParams":
+        return AugmentParams(self.dy.to(device), self.dx.to(device), self.flip.to(device))
+
+    def __getitem__(self, s) -> "AugmentParams":
+        return AugmentParams(self.dy[s], self.dx[s], self.flip[s])
+
+
+def draw_augment_params(n: int, pad: int, flip_p: float = 0.5,
+                        generator: torch.Generator | None = None) -> AugmentParams:
+    """``n`` images' crop offsets, uniform over ``0..2*pad`` like ``T.RandomCrop``
+    on a ``T.Pad(pad)`` image, and flips with probability ``flip_p`` like
+    ``T.RandomHorizontalFlip`` (``rand < p``). Drawn on the CPU."""
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    flip = torch.rand(n, generator=generator) < flip_p
+    return AugmentParams(dy, dx, flip)
+
+
+def augment_batch(images: Tensor, params: AugmentParams, pad: int, *,
+                  mean: Sequence[float] | Tensor = IMAGENET_MEAN, std: Sequence[float] | Tensor = IMAGENET_STD,
+                  channels_last: bool = False) -> Tensor:
+    """``T.Pad(pad)`` (zeros) + crop at ``(dy, dx)`` + optional horizontal flip +
+    ``ToTensor`` + ``Normalize`` for a uint8 batch ``(B, C, H, W)``, on its
+    device, in one gather and three element-wise passes (no per-image loop).
+    Returns float32 ``(B, C, H, W)`` (channels-last memory if asked).
+
+    Pass ``params``, ``mean`` and ``std`` already on the device (as
+    :class:`TensorTrainLoader` does) to keep the call free of host syncs: a
+    CPU tensor or a Python list is copied from pageable memory, which waits
+    for the GPU."""
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(f"images must be a uint8 (B, C, H, W) tensor, got {images.dtype} {tuple(images.shape)}")
+    b, c, h, w = images.shape
+    if len(params) != b:
+        raise ValueError(f"{len(params)} augmentation parameters for {b} images")
+    dev = images.device
+    p = params.to(dev)
+    hp, wp = h + 2 * pad, w + 2 * pad
+    padded = F.pad(images, (pad, pad, pad, pad)) if pad else images       # T.Pad(pad): zero fill
+    rows = p.dy[:, None] + torch.arange(h, device=dev)                    # (B, H) rows of the padded image
+    cols = p.dx[:, None] + torch.arange(w, device=dev)                    # (B, W)
+    cols = torch.where(p.flip[:, None], cols.flip(1), cols)               # flip after the crop
+    index = (rows[:, :, None] * wp + cols[:, None, :]).view(b, 1, h * w).expand(b, c, h * w)
+    out = padded.reshape(b, c, hp * wp).gather(2, index).view(b, c, h, w)
+    x = out.to(torch.float32).div_(255)                                   # ToTensor (in place: one buffer)
+    m = torch.as_tensor(mean, dtype=torch.float32, device=dev).view(-1, 1, 1)
+    sd = torch.as_tensor(std, dtype=torch.float32, device=dev).view(-1, 1, 1)
+    x = x.sub_(m).div_(sd)                                                # Normalize: (x - mean) / std
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def batch_seed(seed: int, epoch: int, step: int) -> int:
+    """The 64-bit generator seed of batch ``step`` of ``epoch``."""
+    return int(np.random.SeedSequence([int(seed), int(epoch), int(step), 0x7E5]).generate_state(1, np.uint64)[0])
+
+
+# --- the loader --------------------------------------------------------------------------------------
+
+class TensorTrainLoader:
+    """``(x_rgb, x_ir, labels)`` batches of a :class:`CrossModalityIdentitySampler`,
+    augmented on ``device`` from an :class:`ImageCache` whose rows are
+    ``rgb_records + ir_records`` (the index spaces of
+    :class:`CrossModalityTrainSet`'s ``.rgb`` / ``.ir``).
+
+    ``len()`` is the batches per epoch (the DataLoader's, ``drop_last``);
+    iterating yields the sampler's current epoch from its ``start_step`` (call
+    ``sampler.set_epoch`` or :meth:`set_epoch` each epoch, as with the
+    DataLoader). ``resident=True`` copies all the pixels to ``device`` once;
+    otherwise each batch is gathered from the memory map (into pinned memory
+    when ``device`` is CUDA) and copied without blocking.
+    """
+
+    def __init__(self, cache: ImageCache, rgb_pids: Sequence[int], ir_pids: Sequence[int],
+                 sampler: CrossModalityIdentitySampler, *, pad: int, flip_p: float = 0.5,
+                 device: str | torch.device = "cpu", resident: bool = False, seed: int | None = None,
+                 channels_last: bool = False) -> None:
+        if len(cache) != len(rgb_pids) + len(ir_pids):
+            raise ValueError(f"the cache {cache.path} has {len(cache)} images, expected "
+                             f"{len(rgb_pids)} RGB + {len(ir_pids)} IR")
+        self.cache = cache
+        self.rgb_pids = np.asarray(rgb_pids, dtype=np.int64)
+        self.ir_pids = np.asarray(ir_pids, dtype=np.int64)
+        self.num_rgb = len(rgb_pids)
+        self.sampler = sampler
+        self.batch_size = sampler.P * sampler.K
+        self.pad, self.flip_p = int(pad), float(flip_p)
+        self.device = torch.device(device)
+        self.resident = bool(resident)
+        self.seed = sampler.seed if seed is None else int(seed)
+        self.channels_last = channels_last
+        self.height, self.width = cache.height, cache.width
+        self.images = cache.to(self.device) if resident else cache.images
+        self._cuda = self.device.type == "cuda"
+        self._mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).to(self.device)
+        self._std = torch.tensor(IMAGENET_STD, dtype=torch.float32).to(self.device)
+
+    def _to_device(self, t: Tensor) -> Tensor:
+        """CPU -> device without a host sync (pinned memory, non-blocking copy;
+        the caching host allocator keeps the buffer until the copy is done)."""
+        return t.pin_memory().to(self.device, non_blocking=True) if self._cuda else t
+
+    def __len__(self) -> int:
+        return self.sampler.steps_per_epoch
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        self.sampler.set_epoch(epoch, start_step)
+
+    def augment_params(self, epoch: int, step: int) -> tuple[AugmentParams, AugmentParams]:
+        """The (RGB, IR) augmentation of batch ``step`` of ``epoch``."""
+        g = torch.Generator().manual_seed(batch_seed(self.seed, epoch, step))
+        both = draw_augment_params(2 * self.batch_size, self.pad, self.flip_p, g)
+        return both[: self.batch_size], both[self.batch_size:]
+
+    def _gather(self, rows: np.ndarray) -> Tensor:
+        """The uint8 pixels of cache rows ``rows`` on the device: gathered there
+        (resident), or gathered from the memory map into pinned memory and
+        copied without blocking (CUDA), or gathered on the CPU."""
+        idx = torch.from_numpy(rows)
+        if self.resident:
+            return self.images.index_select(0, self._to_device(idx))
+        if self._cuda:
+            buf = torch.empty((len(rows), 3, self.height, self.width), dtype=torch.uint8, pin_memory=True)
+            torch.index_select(self.images, 0, idx, out=buf)
+            return buf.to(self.device, non_blocking=True)
+        return self.images.index_select(0, idx)
+
+    def make_batch(self, pairs: Sequence[tuple[int, int]], epoch: int, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The batch of ``pairs`` (``(i_rgb, i_ir)``), augmented as batch
+        ``step`` of ``epoch``."""
+        i_rgb = np.fromiter((a for a, _ in pairs), dtype=np.int64, count=len(pairs))
+        i_ir = np.fromiter((b for _, b in pairs), dtype=np.int64, count=len(pairs))
+        labels = self.rgb_pids[i_rgb]
+        bad = np.flatnonzero(labels != self.ir_pids[i_ir])
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(f"pair ({i_rgb[k]}, {i_ir[k]}) mixes identities {labels[k]} and {self.ir_pids[i_ir[k]]}")
+        if len(pairs) != self.batch_size:
+            raise ValueError(f"a batch holds {self.batch_size} pairs, got {len(pairs)}")
+        u8 = self._gather(np.concatenate([i_rgb, self.num_rgb + i_ir]))
+        p_rgb, p_ir = self.augment_params(epoch, step)
+        # the draws of both halves in one int64 tensor (one copy to the device)
+        packed = self._to_device(torch.stack([torch.cat([p_rgb.dy, p_ir.dy]), torch.cat([p_rgb.dx, p_ir.dx]),
+                                              torch.cat([p_rgb.flip, p_ir.flip]).long()]))
+        params = AugmentParams(packed[0], packed[1], packed[2].bool())
+        x = augment_batch(u8, params, self.pad, mean=self._mean, std=self._std, channels_last=self.channels_last)
+        y = self._to_device(torch.from_numpy(labels))
+        return x[: self.batch_size], x[self.batch_size:], y
+
+    def batch_at(self, epoch: int, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Batch ``step`` of ``epoch``, drawn directly (random access)."""
+        return self.make_batch(self.sampler.batches(epoch)[step], epoch, step)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        epoch, start = self.sampler.epoch, self.sampler.start_step
+        batches = self.sampler.batches(epoch)
+        for step in range(start, len(batches)):
+            yield self.make_batch(batches[step], epoch, step)
+
+
+def build_tensor_train_loader(records: Sequence[Record], *, P: int = 8, K: int = 4, height: int = 288,
+                              width: int = 144, pad: int | None = None, seed: int = 0,
+                              device: str | torch.device = "auto", resident: bool = False,
+                              cache_dir: str | os.PathLike | None = None, cache_path: str | os.PathLike | None = None,
+                              rebuild: bool = False, verify: bool = False, workers: int | None = None,
+                              flip_p: float = 0.5, channels_last: bool = False) -> TensorTrainLoader:
+    """The tensor-path twin of :func:`~tsgan_lib.data.build_train_loader`: the
+    same sampler (same ``seed``, so the same ``(i_rgb, i_ir)`` pairs), the same
+    shapes, dtypes and labels, the same augmentation distribution, batches on
+    ``device`` (``"auto"``: CUDA when available). The cache is built on first
+    use (see :func:`load_image_cache`)."""
+    from ..utils import resolve_device
+
+    ds = CrossModalityTrainSet(records)
+    pad = default_pad(width) if pad is None else int(pad)
+    if pad < 0:
+        raise ValueError(f"pad must be a non-negative number of pixels (or None for default_pad), got {pad}")
+    cache = load_image_cache(ds.rgb + ds.ir, height, width, cache_dir=cache_dir, path=cache_path,
+                             rebuild=rebuild, verify=verify, workers=workers)
+    sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed)
+    return TensorTrainLoader(cache, ds.rgb_pids, ds.ir_pids, sampler, pad=pad, flip_p=flip_p,
+                             device=resolve_device(device), resident=resident, seed=seed,
+                             channels_last=channels_last)
