@@ -44,7 +44,8 @@ def _print_table(results: dict) -> None:
     if "untrained" in results:
         for key, m in results["untrained"].items():
             print(f"  {'untrained backbone, ' + setting_label(key):<34} R1 {m['R1']:5.1f}  mAP {m['mAP']:5.1f}")
-    print("  chance Rank-1: " + ", ".join(f"{setting_label(k)} {v:.1f}" for k, v in results["chance"].items()))
+    for key, m in results["chance"].items():
+        print(f"  {'chance (random ranking), ' + setting_label(key):<34} " + "  ".join(f"{n} {m[n]:5.1f}" for n in m))
     if results.get("teacher_quality"):
         q = results["teacher_quality"]
         print(f"  teacher IR->IR: R1 {q.get('ir_R1', float('nan')):.1f}, mAP {q.get('ir_mAP', float('nan')):.1f} "

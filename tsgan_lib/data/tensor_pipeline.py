@@ -450,12 +450,15 @@ def build_tensor_train_loader(records: Sequence[Record], *, P: int = 8, K: int =
                               device: str | torch.device = "auto", resident: bool = False,
                               cache_dir: str | os.PathLike | None = None, cache_path: str | os.PathLike | None = None,
                               rebuild: bool = False, verify: bool = False, workers: int | None = None,
-                              flip_p: float = 0.5, channels_last: bool = False) -> TensorTrainLoader:
+                              flip_p: float = 0.5, channels_last: bool = False, rank: int = 0,
+                              world_size: int = 1) -> TensorTrainLoader:
     """The tensor-path twin of :func:`~tsgan_lib.data.build_train_loader`: the
     same sampler (same ``seed``, so the same ``(i_rgb, i_ir)`` pairs), the same
     shapes, dtypes and labels, the same augmentation distribution, batches on
     ``device`` (``"auto"``: CUDA when available). The cache is built on first
-    use (see :func:`load_image_cache`)."""
+    use (see :func:`load_image_cache`). ``rank`` / ``world_size``: this
+    process's share of each step under DDP (the sampler's), with its own
+    augmentation draws (rank 0 draws what a single process would)."""
     from ..utils import resolve_device
 
     ds = CrossModalityTrainSet(records)
@@ -464,7 +467,8 @@ def build_tensor_train_loader(records: Sequence[Record], *, P: int = 8, K: int =
         raise ValueError(f"pad must be a non-negative number of pixels (or None for default_pad), got {pad}")
     cache = load_image_cache(ds.rgb + ds.ir, height, width, cache_dir=cache_dir, path=cache_path,
                              rebuild=rebuild, verify=verify, workers=workers)
-    sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed)
+    sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed, rank=rank,
+                                           world_size=world_size)
     return TensorTrainLoader(cache, ds.rgb_pids, ds.ir_pids, sampler, pad=pad, flip_p=flip_p,
-                             device=resolve_device(device), resident=resident, seed=seed,
+                             device=resolve_device(device), resident=resident, seed=seed + 1_000_003 * rank,
                              channels_last=channels_last)

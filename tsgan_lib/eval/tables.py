@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -127,15 +127,19 @@ def _fmt(v, ours: bool) -> str:
     return f"{v:.1f}" if round(v, 1) == v else f"{v:.2f}"  # as transcribed
 
 
+def markdown_table(rows: Sequence[Sequence], header: Sequence[str]) -> str:
+    """A Markdown table: the first column left-aligned (labels), the others right (numbers)."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """Markdown of :func:`compare_with_paper`'s table; our rows one decimal,
     the paper's as printed in the paper."""
-    header = ["Method", *map(str, table.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
-    for (source, name), row in table.iterrows():
-        cells = [f"**{name}**" if source == "ours" else name] + [_fmt(v, source == "ours") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[f"**{name}**" if source == "ours" else name] + [_fmt(v, source == "ours") for v in row]
+            for (source, name), row in table.iterrows()]
+    return markdown_table(rows, ["Method", *map(str, table.columns)])
 
 
 def compare_with_paper(ours, which: str = "I", *, label: str = "Ours", out: str | os.PathLike | None = None,

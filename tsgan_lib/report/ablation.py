@@ -66,7 +66,7 @@ def collect(results: dict[tuple[str, int], dict]) -> pd.DataFrame:
                "teacher_seconds": r.get("teacher_seconds"), "eval_seconds": r.get("eval_seconds"),
                "chance_R1": r["chance_R1"], "untrained_R1": r["untrained"]["all_single"]["R1"],
                "untrained_mAP": r["untrained"]["all_single"]["mAP"],
-               "chance_indoor_R1": r.get("chance", {}).get("indoor_single", float("nan")),
+               "chance_indoor_R1": r.get("chance", {}).get("indoor_single", {}).get("R1", float("nan")),
                "teacher_ir_R1": r.get("teacher_quality", {}).get("ir_R1", float("nan"))}
         for key, _ in SETTINGS:
             for m in METRICS:

@@ -13,11 +13,12 @@ features (V, the GAP vector) and evaluates the dataset's protocol:
 ``results.json``::
 
     {"dataset", "variant", "metrics": {setting: {"R1", "R10", "R20", "mAP", "mINP"}},
-     "metrics_std": {...}, "chance": {setting: {"R1": ...}}, "chance_R1", "untrained": {setting: {...}},
+     "metrics_std": {...}, "chance": {setting: {"R1", ..., "mINP"}}, "chance_R1", "untrained": {setting: {...}},
      "teacher_quality": {...}, "train_seconds", "eval_seconds", ..., "config": {...}}
 
 All metrics in percent, means (and standard deviations) over the gallery
-draws. ``chance`` is a random ranking's Rank-1; ``untrained`` is the same
+draws. ``chance`` is what a random ranking scores (exact expectations);
+``chance_R1`` its all-search (or first setting's) Rank-1; ``untrained`` is the same
 backbone at its initialisation, the floor a trained run must clear.
 """
 
@@ -33,9 +34,8 @@ import pandas as pd
 import torch
 
 from tsgan_lib.data.config import load_data
-from tsgan_lib.eval.driver import evaluate_features, evaluate_sysu_model
-from tsgan_lib.eval.features import extract_features
-from tsgan_lib.eval.metrics import chance_rank1
+from tsgan_lib.eval.chance import chance_levels
+from tsgan_lib.eval.driver import evaluate_regdb_model, evaluate_sysu_model
 from tsgan_lib.eval.protocol import labels, sysu_query_gallery
 from tsgan_lib.files import load_backbone, read_json, write_json
 from tsgan_lib.models import ReIDBackbone, build_backbone
@@ -66,19 +66,11 @@ def _sysu_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, modes
 
 
 def _regdb_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, rerank) -> pd.DataFrame:
-    from tsgan_lib.data import ImageDataset, build_transform
-
-    tf = build_transform(False, cfg.data.height, cfg.data.width)
-    vis, th = list(dataset.test_visible), list(dataset.test_thermal)
-    feats = extract_features(model, ImageDataset(vis + th, tf), batch_size=cfg.eval.batch_size, device=device)
-    fv, ft = feats[:len(vis)], feats[len(vis):]
-    rows = []
-    for rr in (False, True) if rerank else (False,):
-        for key, (qf, q, gf, g) in zip(REGDB_DIRECTIONS, ((fv, vis, ft, th), (ft, th, fv, vis))):
-            res = evaluate_features(qf, gf, [r.pid for r in q], [r.pid for r in g], rerank=rr, device=device)
-            rows.append({"setting": key + ("_rerank" if rr else ""), "trial": dataset.trial, "rerank": rr,
-                         **{m: res[m] for m in METRIC_NAMES}})
-    return pd.DataFrame(rows)
+    df = evaluate_regdb_model(model, dataset, height=cfg.data.height, width=cfg.data.width,
+                              batch_size=cfg.eval.batch_size, device=device, rerank=(False, True) if rerank else (False,),
+                              trial=dataset.trial)
+    df.insert(0, "setting", [d + ("_rerank" if r else "") for d, r in zip(df["direction"], df["rerank"])])
+    return df
 
 
 def evaluate_backbone(model: ReIDBackbone, dataset, cfg: TrainConfig, *, modes=None, shots=None, trials=None,
@@ -92,23 +84,26 @@ def evaluate_backbone(model: ReIDBackbone, dataset, cfg: TrainConfig, *, modes=N
                        trials=cfg.eval.trials if trials is None else trials, rerank=rerank)
 
 
-def chance_by_setting(cfg: TrainConfig, dataset, settings, trials: int) -> dict[str, float]:
-    """Expected Rank-1 (percent) of a random ranking per setting (averaged over the draws)."""
-    out = {}
+def chance_by_setting(cfg: TrainConfig, dataset, settings, trials: int) -> dict[str, dict[str, float]]:
+    """What a random ranking scores (percent) per setting: R1, R10, R20, mAP, mINP
+    (exact expectations, :func:`tsgan_lib.eval.chance.chance_levels`), averaged over the draws."""
+    def pct(levels: dict) -> dict[str, float]:
+        return {m: round(100.0 * float(levels[m]), 4) for m in METRIC_NAMES}
+
     if cfg.data.dataset == "regdb":
         vis, th = list(dataset.test_visible), list(dataset.test_thermal)
-        for key, (q, g) in zip(REGDB_DIRECTIONS, ((vis, th), (th, vis))):
-            out[key] = round(100.0 * chance_rank1([r.pid for r in q], [r.pid for r in g]), 4)
-        return out
+        return {key: pct(chance_levels([r.pid for r in q], [r.pid for r in g]))
+                for key, (q, g) in zip(REGDB_DIRECTIONS, ((vis, th), (th, vis)))}
     rand_perm = resolve_path(cfg.eval.rand_perm) if cfg.eval.rand_perm else None
-    for key in settings:
-        mode, shot = key.split("_")[:2]
-        vals = []
+    out = {}
+    for key in dict.fromkeys(k.removesuffix("_rerank") for k in settings):
+        mode, shot = key.split("_")
+        levels = []
         for t in range(trials):
             q, g = sysu_query_gallery(dataset.test, mode, 1 if shot == "single" else 10, t, rand_perm)
             (qp, qc), (gp, gc) = labels(q), labels(g)
-            vals.append(chance_rank1(qp, gp, qc, gc))
-        out[key.removesuffix("_rerank")] = round(100.0 * float(np.mean(vals)), 4)
+            levels.append(pct(chance_levels(qp, gp, qc, gc)))
+        out[key] = {m: round(float(np.mean([lv[m] for lv in levels])), 4) for m in METRIC_NAMES}
     return out
 
 
@@ -147,7 +142,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
     results: dict[str, Any] = {
         "dataset": dataset_label(cfg, dataset), "variant": cfg.variant, "run_dir": str(run_dir),
         "epochs": record.settings.get("epochs"), "trials": trials, "metrics": means, "metrics_std": stds,
-        "chance": chance, "chance_R1": chance[first.removesuffix("_rerank")],
+        "chance": chance, "chance_R1": chance[first.removesuffix("_rerank")]["R1"],
     }
     if untrained:
         init = untrained_backbone(cfg, dataset.num_train_ids)

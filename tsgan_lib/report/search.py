@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from tsgan_lib.data.sysu import IMAGE_EXTENSIONS
-from tsgan_lib.eval.features import euclidean_distance, extract_features
+from tsgan_lib.eval.features import EVAL_DTYPE, euclidean_distance, extract_features
 from tsgan_lib.eval.figures import QUERY_COLOR, _framed, load_image
 
 NEUTRAL_COLOR = "#7f7f7f"
@@ -56,7 +56,7 @@ def search(model: torch.nn.Module, queries: list[str | os.PathLike], gallery: li
             raise FileNotFoundError(f"query image {q} does not exist")
     tf = build_transform(False, height, width)
     feats = extract_features(model, _Images(queries + list(gallery), tf), batch_size=batch_size, device=device)
-    dist = euclidean_distance(feats[:len(queries)].double(), feats[len(queries):].double())
+    dist = euclidean_distance(feats[:len(queries)], feats[len(queries):], dtype=EVAL_DTYPE)
     order = torch.argsort(dist, dim=1, stable=True)[:, :top_k]
     return [{"query": str(q), "matches": [(str(gallery[j]), float(dist[i, j])) for j in order[i].tolist()]}
             for i, q in enumerate(queries)]

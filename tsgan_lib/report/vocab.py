@@ -4,21 +4,20 @@
   (:data:`tsgan_lib.train.steps.TABLE2_VARIANTS`) and as the paper prints them
   (the row labels of :data:`tsgan_lib.eval.tables.TABLE_II`).
 - Settings: a SYSU-MM01 protocol setting is ``<mode>_<single|multi>[_rerank]``
-  (``all_single``); a RegDB direction is ``visible_to_thermal`` or
-  ``thermal_to_visible`` (with ``_rerank``).
+  (``all_single``); a RegDB direction is ``visible->thermal`` or
+  ``thermal->visible`` (with ``_rerank``), the evaluation driver's names.
 - Metrics: the evaluation driver's columns, in percent.
 """
 
 from __future__ import annotations
 
-from tsgan_lib.eval.driver import METRICS
-from tsgan_lib.eval.tables import TABLE_II
+from tsgan_lib.eval.driver import METRICS, REGDB_DIRECTIONS
+from tsgan_lib.eval.tables import TABLE_II, markdown_table  # noqa: F401 (the one Markdown writer)
 from tsgan_lib.train.steps import TABLE2_VARIANTS
 
 VARIANTS = TABLE2_VARIANTS
 #: "backbone" -> "Backbone", ..., "jd_all_ts" -> "TS-GAN_JD^allTS" (the paper's labels)
 VARIANT_NAMES = dict(zip(TABLE2_VARIANTS, TABLE_II))
-REGDB_DIRECTIONS = ("visible_to_thermal", "thermal_to_visible")
 METRIC_NAMES = METRICS
 
 
@@ -28,20 +27,12 @@ def setting_key(mode: str, shots: int, rerank: bool = False) -> str:
 
 
 def setting_label(key: str) -> str:
-    """``"all_single"`` -> ``"all-search, single-shot"``; RegDB keys -> ``"visible→thermal"``."""
+    """``"all_single"`` -> ``"all-search, 1-shot"``; RegDB keys -> ``"visible→thermal"``."""
     rerank = key.endswith("_rerank")
     base = key.removesuffix("_rerank")
     if base in REGDB_DIRECTIONS:
-        text = base.replace("_to_", "→")
+        text = base.replace("->", "→")
     else:
         mode, shots = base.split("_")
         text = f"{'all-search' if mode == 'all' else 'indoor'}, {shots}-shot"
     return text + (", re-ranked" if rerank else "")
-
-
-def markdown_table(rows: list[list], header: list[str], align_first_left: bool = True) -> str:
-    """A Markdown table (first column left-aligned, the others right)."""
-    sep = ["---" if align_first_left else "---:"] + ["---:"] * (len(header) - 1)
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "|".join(sep) + "|"]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    return "\n".join(lines)

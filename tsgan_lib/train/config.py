@@ -425,7 +425,7 @@ def validate(cfg: TrainConfig) -> None:
 # Settings that do not change what is trained: they may differ when a run resumes.
 RUNTIME_SETTINGS = ("run.dir", "run.device", "run.amp", "run.channels_last", "run.threads", "run.log_every",
                     "run.checkpoint_every", "run.max_nonfinite", "run.resume", "run.progress", "data.workers",
-                    "data.verify", "schedule.epochs", "teacher.path", "eval.", "preset")
+                    "data.verify", "data.pipeline", "data.resident", "schedule.epochs", "teacher.path", "eval.", "preset")
 
 
 def changes_what_is_trained(name: str) -> bool:
