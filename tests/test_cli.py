@@ -49,7 +49,7 @@ def test_train_then_evaluate(trained, capsys):
     assert (trained / "run" / "results.json").is_file()
     assert main(["evaluate", str(trained / "run"), "--trials", "1", "--no-write", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "all-search, 1-shot" in out and "chance Rank-1" in out and "untrained backbone" in out
+    assert "all-search, single-shot" in out and "chance (random ranking)" in out and "untrained backbone" in out
 
 
 def test_search_ranks_a_folder_of_your_own_images(trained, tmp_path, capsys):

@@ -40,12 +40,12 @@ def _print_table(results: dict) -> None:
     for key, m in results["metrics"].items():
         std = results.get("metrics_std", {}).get(key, {})
         cells = "  ".join(f"{n} {m[n]:5.1f}" + (f" ± {std[n]:.1f}" if std.get(n) else "") for n in METRIC_NAMES)
-        print(f"  {setting_label(key):<34} {cells}")
+        print(f"  {setting_label(key):<50} {cells}")
     if "untrained" in results:
         for key, m in results["untrained"].items():
-            print(f"  {'untrained backbone, ' + setting_label(key):<34} R1 {m['R1']:5.1f}  mAP {m['mAP']:5.1f}")
+            print(f"  {'untrained backbone, ' + setting_label(key):<50} R1 {m['R1']:5.1f}  mAP {m['mAP']:5.1f}")
     for key, m in results["chance"].items():
-        print(f"  {'chance (random ranking), ' + setting_label(key):<34} " + "  ".join(f"{n} {m[n]:5.1f}" for n in m))
+        print(f"  {'chance (random ranking), ' + setting_label(key):<50} " + "  ".join(f"{n} {m[n]:5.1f}" for n in m))
     if results.get("teacher_quality"):
         q = results["teacher_quality"]
         print(f"  teacher IR->IR: R1 {q.get('ir_R1', float('nan')):.1f}, mAP {q.get('ir_mAP', float('nan')):.1f} "

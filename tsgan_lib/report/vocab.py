@@ -27,7 +27,7 @@ def setting_key(mode: str, shots: int, rerank: bool = False) -> str:
 
 
 def setting_label(key: str) -> str:
-    """``"all_single"`` -> ``"all-search, 1-shot"``; RegDB keys -> ``"visible→thermal"``."""
+    """``"all_single"`` -> ``"all-search, single-shot"``; RegDB keys -> ``"visible→thermal"``."""
     rerank = key.endswith("_rerank")
     base = key.removesuffix("_rerank")
     if base in REGDB_DIRECTIONS:
