@@ -228,6 +228,20 @@ def teacher_requirements(cfg: TrainConfig, num_classes: int) -> dict:
             "data": data_tag(cfg.data)}
 
 
+def teacher_record(cfg: TrainConfig, model: ReIDBackbone, quality: dict, history: Sequence[dict] = (),
+                   seconds: float | None = None) -> NetworkRecord:
+    """The record saved with a teacher: what it is, the settings and data it was
+    trained with (those :func:`teacher_requirements` checks) and its measured quality."""
+    required = teacher_requirements(cfg, model.num_classes)
+    final = history[-1] if history else {}
+    extra = {"final_id_loss": final.get("id"), "final_train_acc": final.get("acc")}
+    if seconds is not None:
+        extra["pretrain_seconds"] = round(seconds, 1)
+    return NetworkRecord("teacher", network_arch(model),
+                         settings={k.split("__", 1)[1]: v for k, v in required.items() if k.startswith("settings__")},
+                         data=required["data"], quality={**quality, **extra})
+
+
 def obtain_teacher(cfg: TrainConfig, dataset, device: torch.device, *, run_dir: str | Path | None = None,
                    amp_dtype: torch.dtype | None = None, dist: Dist = Dist(),
                    log: Callable[[str], None] = print) -> tuple[ReIDBackbone, NetworkRecord, str, float]:
@@ -275,12 +289,7 @@ def obtain_teacher(cfg: TrainConfig, dataset, device: torch.device, *, run_dir: 
         max_nonfinite=cfg.run.max_nonfinite, progress=cfg.run.progress, dist=dist, log=log)
     seconds = time.perf_counter() - t0
     quality = teacher_quality(model, dataset, height=cfg.data.height, width=cfg.data.width, device=device)
-    final = history[-1] if history else {}
-    record = NetworkRecord("teacher", network_arch(model),
-                           settings={k.split("__", 1)[1]: v for k, v in required.items() if k.startswith("settings__")},
-                           data=required["data"], quality={**quality, "final_id_loss": final.get("id"),
-                                                           "final_train_acc": final.get("acc"),
-                                                           "pretrain_seconds": round(seconds, 1)})
+    record = teacher_record(cfg, model, quality, history, seconds)
     if dist.main:
         for path in (own, shared if shared is not None and not shared.exists() else None):
             if path is not None:
