@@ -476,10 +476,11 @@ def load_config(path: str | os.PathLike) -> TrainConfig:
 def format_diff(cfg: TrainConfig, other: TrainConfig | None = None) -> str:
     """One line per setting that differs from ``other`` (default: the paper's settings)."""
     rows = cfg.diff(other)
+    label = "paper" if other is None else "other"
     if not rows:
-        return "  (none: the paper's settings)"
+        return f"  (none: the {label}'s settings)"
     width = max(map(len, rows))
-    return "\n".join(f"  {k:<{width}} = {b!r}  (paper: {a!r})" for k, (a, b) in rows.items())
+    return "\n".join(f"  {k:<{width}} = {b!r}  ({label}: {a!r})" for k, (a, b) in rows.items())
 
 
 def _comments(cls: type) -> dict[str, str]:
