@@ -517,3 +517,24 @@ def describe_settings(cfg: TrainConfig | None = None) -> str:
 
     walk(cfg, "")
     return "\n".join(lines)
+
+
+def check_notebook_parameters(namespace: Mapping[str, Any], declared: Iterable[str]) -> None:
+    """Refuse a value papermill injected under a name the notebook does not declare.
+
+    papermill only warns ("Passed unknown parameter") and defines the variable
+    anyway, so ``-p epochs 8`` would be silently ignored. Called right after the
+    parameters cell with ``globals()`` and the declared names; modules,
+    functions and IPython's own names are not parameters."""
+    import types as _types
+
+    ipython = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+    declared = set(declared)
+    stray = sorted(k for k, v in namespace.items() if not k.startswith("_") and k not in ipython | declared
+                   and not isinstance(v, _types.ModuleType) and not callable(v))
+    if stray:
+        hint = closest_names(stray[0])
+        example = f"-y '{{overrides: {{{hint[0]}: ...}}}}'" if hint else "-y '{overrides: {ts.alpha_c: 0.01}}'"
+        raise ConfigError(f"unknown notebook parameter(s) {stray} (papermill passes them with a warning only): this "
+                          f"notebook's parameters are {sorted(declared)}; a training setting goes in `overrides`, "
+                          f"e.g. {example}")
