@@ -11,7 +11,7 @@
 #   (2) the three benchmarks at the paper's settings (bf16, channels_last): train step (eager), inference
 #       over batch sizes, the data path against the step; then the train step with --compile if the time
 #       left allows;
-#   (3) a marked slot for an end-to-end training run (needs the new trainer; not written yet).
+#   (3) the paper's pipeline end to end (benchmarks/gpu_e2e.py): teacher, Algorithm 1, Ctrl-C, resume, protocol.
 # At the end: a summary table (against the targets of the GPU issue), OUT_DIR/gpu_check_summary.json
 # (every JSON combined), OUT_DIR/gpu_check_parts.tar.gz (every part's JSON and log) and the log: three
 # files, because the device tool returns at most 8. KEEP_PARTS=1 also keeps OUT_DIR/parts/.
@@ -139,19 +139,16 @@ run_part inference 100 "$PY" benchmarks/bench_inference.py "${INFER_ARGS[@]}" --
 STEP_JSON=()
 [[ -f $PARTS/train_step.json ]] && STEP_JSON=(--step-json "$PARTS/train_step.json")
 run_part data 120 "$PY" benchmarks/bench_data.py "${DATA_ARGS[@]}" "${STEP_JSON[@]}" --out "$PARTS/data.json"
-# last of the benchmarks: it takes what time is left (compilation of ResNet-50 + 2 generators + 2 D's)
+# ---- (3) the paper's pipeline end to end: teacher, Algorithm 1 with a Ctrl-C and a resume, the protocol ------
+# (the synthetic stand-in at 288x144, ResNet-50 from scratch, bf16, channels-last, the tensor input pipeline)
+E2E_ARGS=(--steps 300)
+[[ ${GPU_CHECK_SMOKE:-0} == 1 ]] && E2E_ARGS=(--smoke --steps 20)
+run_part train_e2e 170 "$PY" benchmarks/gpu_e2e.py "${E2E_ARGS[@]}" --out "$PARTS/train_e2e.json" \
+    --run-dir "${TMPDIR:-/tmp}/tsgan_gpu_e2e_run"  # its checkpoints are large: outside OUT
+
+# last: torch.compile takes what time is left (compilation of ResNet-50 + 2 generators + 2 D's)
 run_part train_step_compile 240 "$PY" benchmarks/bench_train_step.py "${TRAIN_ARGS[@]}" --compile --skip-backbone \
     --no-census --out "$PARTS/train_step_compile.json"
-
-# ---- (3) END-TO-END TRAINING RUN: SLOT, NOT YET WRITTEN ---------------------------------------------
-# Another engineer adds this part once the new trainer and its command line exist (tsgan_lib/train/
-# trainer.py is being rewritten). Intended: a short run on the synthetic stand-in at the paper's settings
-# with the tensor input pipeline (tsgan_lib.data.build_tensor_train_loader, resident on the GPU), bf16 and
-# channels_last, for a fixed number of steps, writing its metrics JSON into "$PARTS/train_e2e.json" and
-# its log into "$PARTS/train_e2e.log", e.g.
-#   run_part train_e2e 120 "$PY" -m <new trainer CLI> ... --out "$PARTS/train_e2e.json"
-# Give it its share of GPU_CHECK_BUDGET_S (the compile benchmark above takes what is left: move this slot
-# before it, or lower that part's limit).
 
 # ---- summary -------------------------------------------------------------------------------------------
 "$PY" - "$OUT" <<'PYEOF' 2>&1 | tee -a "$LOG"
@@ -165,7 +162,7 @@ def load(name):
     except Exception:
         return None
 status = list(csv.DictReader(open(parts / "status.tsv"), delimiter="\t"))
-reports = {n: load(n) for n in ("sanity", "train_step", "train_step_compile", "inference", "data")}
+reports = {n: load(n) for n in ("sanity", "train_step", "train_step_compile", "inference", "data", "train_e2e")}
 print("\n==== gpu_check summary ====")
 w = max(len(r["part"]) for r in status)
 for r in status:
@@ -196,6 +193,14 @@ if data:
     rows.append(("data path img/s (tensor, best)", fmt(data.get("images_per_s"), ".0f"), ">= 2x step",
                  f"PIL best {fmt(data.get('pil_best_images_per_s'), '.0f')}; step {fmt(c.get('full_step_images_per_s'), '.0f')}, "
                  f"backbone {fmt(c.get('backbone_step_images_per_s'), '.0f')}; >= 2x: {data.get('meets_2x_fastest_step')}"))
+e2e = reports["train_e2e"]
+if e2e:
+    m = e2e.get("metrics", {}).get("all_single", {})
+    rows.append(("end-to-end run (all checks pass)", str(all(e2e.get("checks", {}).values())), "True",
+                 f"{e2e.get('global_step')} steps, resumed from {e2e.get('resumed_from_step')}, "
+                 f"{fmt(e2e.get('images_per_s'), '.0f')} img/s, peak {fmt(e2e.get('peak_mem_gb'))} GB, R1 "
+                 f"{fmt(m.get('R1'), '.1f')} mAP {fmt(m.get('mAP'), '.1f')}, failed: "
+                 + (", ".join(k for k, ok in e2e.get("checks", {}).items() if not ok) or "none")))
 if rows:
     w0 = max(len(r[0]) for r in rows)
     print()

@@ -20,6 +20,7 @@ import torch
 
 from tinyrun import tiny_settings
 from tsgan_lib.files import load_weights
+from tsgan_lib.train.loop import log_records
 
 SETTINGS = dict(schedule__epochs=2, schedule__milestones=[], teacher__schedule__epochs=2, run__checkpoint_every=4,
                 run__threads=1)
@@ -51,8 +52,7 @@ def _steps_logged(run: Path) -> int:
     log = run / "metrics.jsonl"
     if not log.is_file():
         return 0
-    lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
-    return max((r.get("global_step", 0) for r in lines), default=0)
+    return max((r.get("global_step", 0) for r in log_records(log)), default=0)  # a line may be half-written
 
 
 def _readable(run: Path) -> None:

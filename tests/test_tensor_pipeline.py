@@ -4,7 +4,6 @@ the sampler's identities, the cache's reuse and refusals, determinism and resume
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np

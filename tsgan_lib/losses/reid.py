@@ -72,16 +72,17 @@ def triplet_loss(feat: Tensor, targets: Tensor, margin: float = 0.3) -> Tensor:
     D is the Euclidean distance. The paper writes a sum over (a, p, n); as in
     the strong baseline each anchor keeps its hardest positive and hardest
     negative within the batch and the result is averaged over anchors.
-    Anchors without a negative in the batch are left out.
+    Anchors without a negative in the batch are left out (masked, not
+    indexed: no host synchronisation on a GPU).
     """
     dist = pairwise_euclidean(feat)
     same = targets[:, None] == targets[None, :]
     d_ap = dist.masked_fill(~same, float("-inf")).max(dim=1).values   # hardest positive (self gives 0)
     d_an = dist.masked_fill(same, float("inf")).min(dim=1).values     # hardest negative
     valid = torch.isfinite(d_an)
-    if not bool(valid.any()):
-        return feat.sum() * 0.0
-    return F.relu(margin + d_ap[valid] - d_an[valid]).mean()
+    keep = valid.to(dist.dtype)
+    hinge = F.relu(margin + d_ap - torch.where(valid, d_an, torch.zeros_like(d_an))) * keep
+    return hinge.sum() / keep.sum().clamp(min=1.0)
 
 
 def reid_loss(loss_id: Tensor, loss_tri: Tensor, loss_gan: Tensor | None = None,

@@ -14,6 +14,8 @@ student networks that read its output.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -21,9 +23,17 @@ from tsgan_lib.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 
 def _stats(x: Tensor) -> tuple[Tensor, Tensor]:
-    shape = (1, -1, 1, 1) if x.dim() == 4 else (-1, 1, 1)
-    mean = torch.as_tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(shape)
-    std = torch.as_tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(shape)
+    return _stats_for(x.dtype, x.device, x.dim())
+
+
+@functools.lru_cache(maxsize=32)
+def _stats_for(dtype: torch.dtype, device: torch.device, ndim: int) -> tuple[Tensor, Tensor]:
+    """The mean and std as broadcastable tensors, made once per (dtype, device,
+    rank): building them from Python numbers on every call copies host memory
+    to the GPU, several times per training step."""
+    shape = (1, -1, 1, 1) if ndim == 4 else (-1, 1, 1)
+    mean = torch.as_tensor(IMAGENET_MEAN, dtype=dtype, device=device).view(shape)
+    std = torch.as_tensor(IMAGENET_STD, dtype=dtype, device=device).view(shape)
     return mean, std
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -24,8 +23,9 @@ def read_metrics(path: str | os.PathLike, kind: str = "step") -> pd.DataFrame:
         path = path / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"no metrics log at {path}")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return pd.DataFrame([r for r in rows if r.get("kind") == kind])
+    from tsgan_lib.train.loop import log_records
+
+    return pd.DataFrame([r for r in log_records(path) if r.get("kind") == kind])
 
 
 def plot_loss_curves(metrics: str | os.PathLike | pd.DataFrame, title: str | None = None):

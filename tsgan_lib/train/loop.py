@@ -34,12 +34,11 @@ checkpoint: the place for ``scheduler.step()``).
 from __future__ import annotations
 
 import json
-import math
 import random
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -361,15 +360,21 @@ class FitLoop:
         return self.state
 
 
+def log_records(path: Path) -> list[dict]:
+    """The records of a metrics log; a line torn by a kill in mid-write is skipped."""
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
 def _truncate_log(path: Path, global_step: int) -> None:
-    """Drop log lines written after the checkpoint a run resumes from."""
+    """Drop log lines written after the checkpoint a run resumes from (and a torn one)."""
     if not path.is_file():
         return
-    keep = [line for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("global_step", 0) <= global_step]
-    write_text_atomic(path, "".join(line + "\n" for line in keep))
+    keep = [r for r in log_records(path) if r.get("global_step", 0) <= global_step]
+    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in keep))
 
-
-def epochs_of(batches: Iterable) -> int:
-    """Steps per epoch of a batches object (its ``__len__``)."""
-    return len(batches)

@@ -156,7 +156,8 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
     ``x_rgb``, ``x_ir``: ImageNet-normalised batches (B, 3, H, W). The joint
     D_I judges (X_I', FE_T(X_I')) (PAPER_NOTES 5.1); the gradient reaches G_I
     through D_I and the frozen FE_T. Cache: ``x_ir_fake`` = G_I(X_R) and
-    ``x_rgb_fake`` = G_R(X_I), detached, in [-1, 1].
+    ``x_rgb_fake`` = G_R(X_I), detached, in [-1, 1]; with the joint D_I also
+    ``fmap_t_ir_fake`` = FE_T(X_I'), detached (the backbone phase's TS target).
     """
     _check(models, cfg)
     gan = models.cyclegan
@@ -175,7 +176,10 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
             terms["g_idt"] = cfg.gan.identity * identity_loss(x_rgb_g, gan.gen_rgb(x_rgb_g), x_ir_g, gan.gen_ir(x_ir_g))
         loss = sum_terms(terms)
     _optimise(loss, opt_g, scaler)
-    return StepTerms(_values(terms, as_float), {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()})
+    cache = {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()}
+    if fmap_t_fake is not None:  # FE_T(X_I'): the backbone phase's target for Eq. (14)-(15), not computed twice
+        cache["fmap_t_ir_fake"] = fmap_t_fake.detach()
+    return StepTerms(_values(terms, as_float), cache)
 
 
 def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor, labels: Tensor,
@@ -225,7 +229,9 @@ def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tens
             if cfg.ts.use_same_domain or (cfg.use_gan and cfg.joint_disc):
                 fmap_t_ir = teacher(x_ir)
             if cfg.use_gan and (cfg.ts.use_same_domain or cfg.ts.use_cross_domain):
-                fmap_t_ir_fake = teacher(x_ir_fake_reid)
+                fmap_t_ir_fake = cache.get("fmap_t_ir_fake")
+                if fmap_t_ir_fake is None:
+                    fmap_t_ir_fake = teacher(x_ir_fake_reid)
         cd = ts_cross_domain_loss(fmap_t_ir_fake, fmap_s_rgb) if cfg.use_gan and cfg.ts.use_cross_domain else None
         real = ts_real_ir_loss(fmap_t_ir, fmap_s_ir) if cfg.ts.use_same_domain else None
         fake = ts_fake_ir_loss(fmap_t_ir_fake, fmap_s_ir_fake) if cfg.use_gan and cfg.ts.use_same_domain else None
