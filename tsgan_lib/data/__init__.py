@@ -42,14 +42,15 @@ def load_dataset(data_root: str | os.PathLike | None = None, *, hold_out_val: bo
 
 def build_train_loader(records, *, P: int, K: int, height: int, width: int, pad: int | None = None,
                        workers: int = 0, seed: int = 0, pin_memory: bool = False, rank: int = 0,
-                       world_size: int = 1) -> DataLoader:
+                       world_size: int = 1, grey: float = 0.0, erasing: float = 0.0) -> DataLoader:
     """Training batches ``(x_rgb, x_ir, labels)`` of P ids x K pairs from
     training records (labels 0..N-1). ``pad``: random-crop padding in pixels
     (``None``: :func:`~tsgan_lib.data.transforms.default_pad`, scaled to the width).
     ``loader.sampler`` is the :class:`CrossModalityIdentitySampler` (call
     ``set_epoch`` each epoch). ``rank`` / ``world_size``: this process's share
-    of each step's identities under DDP (see the sampler)."""
-    ds = CrossModalityTrainSet(records, build_transform(True, height, width, pad))
+    of each step's identities under DDP (see the sampler). ``grey``, ``erasing``:
+    the optional augmentations of :func:`~tsgan_lib.data.transforms.build_transform`."""
+    ds = CrossModalityTrainSet(records, build_transform(True, height, width, pad, grey=grey, erasing=erasing))
     sampler = CrossModalityIdentitySampler(ds.rgb_pids, ds.ir_pids, P=P, K=K, seed=seed, rank=rank,
                                            world_size=world_size)
     # A loader-owned generator: starting an epoch's iterator draws the workers'

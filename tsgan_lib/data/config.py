@@ -47,6 +47,8 @@ class DataConfig:
     P: int = 8                      # identities per batch (paper IV.B: 8)
     K: int = 4                      # (RGB, IR) pairs per identity (paper IV.B: 4)
     pad: int | None = None          # random-crop padding in px; None = 10 px at 144 wide, scaled to the width
+    grey: float = 0.0               # P(an RGB training image is turned grey): channel augmentation, not the paper's
+    erasing: float = 0.0            # P(random erasing) (the strong baseline [34]: 0.5; the paper is silent)
     workers: int = 0                # DataLoader worker processes (the PIL path)
     pipeline: Literal["auto", "loader", "tensor"] = "auto"  # loader: PIL; tensor: uint8 cache, GPU augmentation
     resident: bool = False          # tensor pipeline: keep the whole uint8 cache on the GPU (SYSU-MM01: 4.3 GB)
@@ -125,12 +127,17 @@ def train_batches(cfg: DataConfig, dataset, *, seed: int, device, dist=None):
     if cfg.pipeline == "tensor" or (cfg.pipeline == "auto" and device.type == "cuda"):
         from .tensor_pipeline import build_tensor_train_loader
 
+        if cfg.grey or cfg.erasing:
+            raise ValueError("data.grey and data.erasing are augmentations of the PIL pipeline: set "
+                             "data.pipeline=loader to use them")
+
         return build_tensor_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
                                          pad=cfg.crop_pad, seed=seed, device=device, resident=cfg.resident,
                                          rank=rank, world_size=world)
-    return EpochBatches(build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width, pad=cfg.crop_pad,
-                              workers=cfg.workers, seed=seed, pin_memory=device.type == "cuda", rank=rank,
-                              world_size=world))
+    return EpochBatches(build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
+                                           pad=cfg.crop_pad, workers=cfg.workers, seed=seed,
+                                           pin_memory=device.type == "cuda", rank=rank, world_size=world,
+                                           grey=cfg.grey, erasing=cfg.erasing))
 
 
 class EpochBatches:

@@ -32,16 +32,30 @@ def default_pad(width: int) -> int:
 
 
 def build_transform(train: bool, height: int = 288, width: int = 144, pad: int | None = None,
-                    flip_p: float = 0.5) -> T.Compose:
+                    flip_p: float = 0.5, *, grey: float = 0.0, erasing: float = 0.0) -> T.Compose:
     """The PIL -> normalised tensor transform (``train`` adds pad/crop/flip;
-    ``pad=None``: :func:`default_pad` of ``width``)."""
+    ``pad=None``: :func:`default_pad` of ``width``).
+
+    Two training augmentations beyond the paper's, off by default:
+    ``grey``, the probability of turning an image grey (``T.RandomGrayscale``;
+    an IR image is grey already, so it changes only RGB images: the channel
+    augmentation the RGB-IR literature uses against the colour shortcut), and
+    ``erasing``, the probability of random erasing (``T.RandomErasing`` after
+    normalisation, the area filled with 0, i.e. the ImageNet mean colour; the
+    strong baseline [34] uses 0.5)."""
     if height <= 0 or width <= 0:
         raise ValueError(f"height and width must be positive, got {height}x{width}")
     pad = default_pad(width) if pad is None else int(pad)
     if pad < 0:
         raise ValueError(f"pad must be a non-negative number of pixels (or None for default_pad), got {pad}")
     steps = [T.Resize((height, width), interpolation=T.InterpolationMode.BILINEAR, antialias=True)]
+    for name, p in (("grey", grey), ("erasing", erasing)):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
     if train:
         steps += [T.Pad(pad), T.RandomCrop((height, width)), T.RandomHorizontalFlip(flip_p)]
+        steps += [T.RandomGrayscale(grey)] if grey > 0 else []
     steps += [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    if train and erasing > 0:
+        steps.append(T.RandomErasing(p=erasing, value=0))
     return T.Compose(steps)
