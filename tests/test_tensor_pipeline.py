@@ -351,3 +351,57 @@ def test_cuda_batches_make_no_host_sync(records, tmp_path, resident):
         torch.cuda.set_sync_debug_mode("default")
     cpu = _loader(records, tmp_path)
     torch.testing.assert_close(batches[-1][0].cpu(), cpu.batch_at(0, len(gpu) - 1)[0], rtol=0, atol=1e-6)
+
+
+# grey and random erasing (the optional augmentations) --------------------------------------------
+
+def test_forced_grey_and_erasing_equal_the_pil_path(records, tmp_path):
+    ds = CrossModalityTrainSet(records)
+    cache = load_image_cache(ds.rgb + ds.ir, H, W, cache_dir=tmp_path / "cache")
+    for row, rec in enumerate(ds.rgb[:4]):
+        img = read_image(rec.path)
+        for dy, dx, flip, box in [(0, 0, False, (0, 0, 0, 0)), (1, 3, True, (2, 1, 5, 3)), (3, 4, False, (10, 0, 6, 8))]:
+            params = AugmentParams(torch.tensor([dy]), torch.tensor([dx]), torch.tensor([flip]), torch.tensor([True]),
+                                   torch.tensor([box]))
+            ours = augment_batch(cache.images[row:row + 1].clone(), params, PAD)[0]
+            steps = build_transform(True, H, W, PAD).transforms
+            x = TF.crop(steps[1](steps[0](img)), dy, dx, H, W)
+            x = TF.rgb_to_grayscale(TF.hflip(x) if flip else x, num_output_channels=3)  # PIL's "L", three times
+            ref = steps[5](steps[4](x))
+            if box[2]:
+                ref = TF.erase(ref, *box, v=torch.tensor(0.0))
+            assert torch.equal(ours, ref), (rec.path, dy, dx, flip, box)
+            unit = ours * torch.tensor([0.229, 0.224, 0.225])[:, None, None] + torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+            keep = ours.abs().sum(0) > 0  # outside the erased box, grey: three equal channels
+            assert torch.allclose(unit[0][keep], unit[1][keep], atol=1e-6) and torch.allclose(unit[1][keep], unit[2][keep], atol=1e-6)
+
+
+def test_grey_and_erasing_draws_have_the_pil_paths_distribution():
+    g = torch.Generator().manual_seed(0)
+    n, h, w = 4000, 64, 32
+    p = draw_augment_params(n, PAD, 0.5, g, grey=0.3, erasing=0.5, height=h, width=w)
+    assert stats.binomtest(int(p.grey.sum()), n, 0.3).pvalue > 1e-3
+    erased = p.erase[:, 2] > 0
+    area = (p.erase[erased, 2] * p.erase[erased, 3]).float() / (h * w)
+    assert (p.erase[erased, 0] + p.erase[erased, 2] <= h).all() and (p.erase[erased, 1] + p.erase[erased, 3] <= w).all()
+    # torchvision's own draws (T.RandomErasing.get_params) on the same image size, for comparison
+    torch.manual_seed(1)
+    from torchvision.transforms import RandomErasing
+
+    ref = [RandomErasing.get_params(torch.zeros(3, h, w), scale=(0.02, 0.33), ratio=(0.3, 3.3), value=[0.0])
+           for _ in range(n)]
+    ref_on = torch.tensor([b[2] < h or b[3] < w for b in ref])  # a box that is the whole image = no erasing
+    ref_area = torch.tensor([b[2] * b[3] / (h * w) for b, on in zip(ref, ref_on) if on])
+    assert stats.binomtest(int(erased.sum()), n, 0.5 * float(ref_on.float().mean())).pvalue > 1e-3
+    assert stats.ks_2samp(area.numpy(), ref_area.numpy()).pvalue > 1e-3
+    without = draw_augment_params(n, PAD, 0.5, torch.Generator().manual_seed(0))
+    assert torch.equal(without.dy, p.dy) and torch.equal(without.flip, p.flip)  # the crop draws do not move
+    assert without.grey is None and without.erase is None
+
+
+def test_loader_with_grey_and_erasing_is_deterministic(records, tmp_path):
+    a = _loader(records, tmp_path, grey=0.5, erasing=0.5)
+    b = _loader(records, tmp_path, grey=0.5, erasing=0.5)
+    xa, ya = a.batch_at(1, 0)[0], a.batch_at(1, 0)[2]
+    assert torch.equal(xa, b.batch_at(1, 0)[0]) and torch.equal(ya, b.batch_at(1, 0)[2])
+    assert not torch.equal(xa, _loader(records, tmp_path).batch_at(1, 0)[0])

@@ -127,13 +127,10 @@ def train_batches(cfg: DataConfig, dataset, *, seed: int, device, dist=None):
     if cfg.pipeline == "tensor" or (cfg.pipeline == "auto" and device.type == "cuda"):
         from .tensor_pipeline import build_tensor_train_loader
 
-        if cfg.grey or cfg.erasing:
-            raise ValueError("data.grey and data.erasing are augmentations of the PIL pipeline: set "
-                             "data.pipeline=loader to use them")
 
         return build_tensor_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
                                          pad=cfg.crop_pad, seed=seed, device=device, resident=cfg.resident,
-                                         rank=rank, world_size=world)
+                                         rank=rank, world_size=world, grey=cfg.grey, erasing=cfg.erasing)
     return EpochBatches(build_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
                                            pad=cfg.crop_pad, workers=cfg.workers, seed=seed,
                                            pin_memory=device.type == "cuda", rank=rank, world_size=world,

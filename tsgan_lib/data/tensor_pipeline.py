@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zlib
@@ -275,33 +276,71 @@ def load_image_cache(records: Sequence[Record], height: int, width: int, *,
 @dataclass
 class AugmentParams:
     """Per-image crop offsets into the padded image (``dy``, ``dx`` in
-    ``0..2*pad``, as ``T.RandomCrop`` draws them) and flips (bool)."""
+    ``0..2*pad``, as ``T.RandomCrop`` draws them) and flips (bool); optionally
+    which images turn grey (``grey``, bool, ``T.RandomGrayscale``) and the
+    random-erasing box of each image (``erase``, (n, 4) int ``top, left,
+    height, width``; height 0 = not erased, ``T.RandomErasing``)."""
 
     dy: Tensor
     dx: Tensor
     flip: Tensor
+    grey: Tensor | None = None
+    erase: Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.dy.shape[0])
 
+    def _map(self, fn) -> "AugmentParams":
+        return AugmentParams(fn(self.dy), fn(self.dx), fn(self.flip), *(None if t is None else fn(t)
+                                                                       for t in (self.grey, self.erase)))
+
     def to(self, device: str | torch.device) -> "AugmentParams":
-        return AugmentParams(self.dy.to(device), self.dx.to(device), self.flip.to(device))
+        return self._map(lambda t: t.to(device))
 
     def __getitem__(self, s) -> "AugmentParams":
-        return AugmentParams(self.dy[s], self.dx[s], self.flip[s])
+        return self._map(lambda t: t[s])
 
 
-def draw_augment_params(n: int, pad: int, flip_p: float = 0.5,
-                        generator: torch.Generator | None = None) -> AugmentParams:
+ERASE_SCALE, ERASE_RATIO, ERASE_ATTEMPTS = (0.02, 0.33), (0.3, 3.3), 10  # T.RandomErasing's defaults
+
+
+def draw_augment_params(n: int, pad: int, flip_p: float = 0.5, generator: torch.Generator | None = None, *,
+                        grey: float = 0.0, erasing: float = 0.0, height: int = 0,
+                        width: int = 0) -> AugmentParams:
     """``n`` images' crop offsets, uniform over ``0..2*pad`` like ``T.RandomCrop``
     on a ``T.Pad(pad)`` image, and flips with probability ``flip_p`` like
-    ``T.RandomHorizontalFlip`` (``rand < p``). Drawn on the CPU."""
+    ``T.RandomHorizontalFlip`` (``rand < p``). Drawn on the CPU.
+
+    ``grey`` > 0: which images turn grey (probability ``grey``). ``erasing`` > 0:
+    with that probability an image gets a box drawn as ``T.RandomErasing`` does
+    (area 2-33 % of the ``height`` x ``width`` image, aspect ratio 0.3-3.3
+    log-uniform, the first of 10 attempts that fits; none fits: not erased).
+    The extra draws happen only when asked, so the crop and flip draws of a
+    run without them do not change."""
     if pad < 0:
         raise ValueError(f"pad must be >= 0, got {pad}")
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
     flip = torch.rand(n, generator=generator) < flip_p
-    return AugmentParams(dy, dx, flip)
+    grey_mask = torch.rand(n, generator=generator) < grey if grey > 0 else None
+    erase = None
+    if erasing > 0:
+        if height < 1 or width < 1:
+            raise ValueError("random erasing needs the image height and width")
+        on = torch.rand(n, generator=generator) < erasing
+        area = height * width * torch.empty(n, ERASE_ATTEMPTS).uniform_(*ERASE_SCALE, generator=generator)
+        log_r = torch.empty(n, ERASE_ATTEMPTS).uniform_(math.log(ERASE_RATIO[0]), math.log(ERASE_RATIO[1]),
+                                                        generator=generator)
+        h = torch.sqrt(area * torch.exp(log_r)).round().long()
+        w = torch.sqrt(area / torch.exp(log_r)).round().long()
+        top = (torch.rand(n, ERASE_ATTEMPTS, generator=generator) * (height - h + 1).clamp(min=1)).long()
+        left = (torch.rand(n, ERASE_ATTEMPTS, generator=generator) * (width - w + 1).clamp(min=1)).long()
+        fits = (h < height) & (w < width) & (h > 0) & (w > 0)
+        first = torch.where(fits.any(1), fits.float().argmax(1), torch.zeros(n, dtype=torch.long))
+        pick = lambda t: t.gather(1, first[:, None])[:, 0]  # noqa: E731
+        ok = on & fits.any(1)
+        erase = torch.stack([pick(top), pick(left), torch.where(ok, pick(h), 0), torch.where(ok, pick(w), 0)], 1)
+    return AugmentParams(dy, dx, flip, grey_mask, erase)
 
 
 def augment_batch(images: Tensor, params: AugmentParams, pad: int, *,
@@ -330,10 +369,20 @@ def augment_batch(images: Tensor, params: AugmentParams, pad: int, *,
     cols = torch.where(p.flip[:, None], cols.flip(1), cols)               # flip after the crop
     index = (rows[:, :, None] * wp + cols[:, None, :]).view(b, 1, h * w).expand(b, c, h * w)
     out = padded.reshape(b, c, hp * wp).gather(2, index).view(b, c, h, w)
+    if p.grey is not None:                                                # T.RandomGrayscale: PIL's "L"
+        wide = out.to(torch.int32)
+        luma = ((wide[:, 0] * 19595 + wide[:, 1] * 38470 + wide[:, 2] * 7471 + 0x8000) >> 16).to(torch.uint8)
+        out = torch.where(p.grey[:, None, None, None], luma[:, None].expand_as(out), out)
     x = out.to(torch.float32).div_(255)                                   # ToTensor (in place: one buffer)
     m = torch.as_tensor(mean, dtype=torch.float32, device=dev).view(-1, 1, 1)
     sd = torch.as_tensor(std, dtype=torch.float32, device=dev).view(-1, 1, 1)
     x = x.sub_(m).div_(sd)                                                # Normalize: (x - mean) / std
+    if p.erase is not None:                                               # T.RandomErasing(value=0), after Normalize
+        top, left, eh, ew = p.erase.unbind(1)
+        ys, xs = torch.arange(h, device=dev), torch.arange(w, device=dev)
+        in_rows = (ys[None] >= top[:, None]) & (ys[None] < (top + eh)[:, None])
+        in_cols = (xs[None] >= left[:, None]) & (xs[None] < (left + ew)[:, None])
+        x = x.masked_fill((in_rows[:, :, None] & in_cols[:, None, :])[:, None], 0.0)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
@@ -361,7 +410,7 @@ class TensorTrainLoader:
     def __init__(self, cache: ImageCache, rgb_pids: Sequence[int], ir_pids: Sequence[int],
                  sampler: CrossModalityIdentitySampler, *, pad: int, flip_p: float = 0.5,
                  device: str | torch.device = "cpu", resident: bool = False, seed: int | None = None,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, grey: float = 0.0, erasing: float = 0.0) -> None:
         if len(cache) != len(rgb_pids) + len(ir_pids):
             raise ValueError(f"the cache {cache.path} has {len(cache)} images, expected "
                              f"{len(rgb_pids)} RGB + {len(ir_pids)} IR")
@@ -372,6 +421,7 @@ class TensorTrainLoader:
         self.sampler = sampler
         self.batch_size = sampler.P * sampler.K
         self.pad, self.flip_p = int(pad), float(flip_p)
+        self.grey, self.erasing = float(grey), float(erasing)
         self.device = torch.device(device)
         self.resident = bool(resident)
         self.seed = sampler.seed if seed is None else int(seed)
@@ -396,7 +446,8 @@ class TensorTrainLoader:
     def augment_params(self, epoch: int, step: int) -> tuple[AugmentParams, AugmentParams]:
         """The (RGB, IR) augmentation of batch ``step`` of ``epoch``."""
         g = torch.Generator().manual_seed(batch_seed(self.seed, epoch, step))
-        both = draw_augment_params(2 * self.batch_size, self.pad, self.flip_p, g)
+        both = draw_augment_params(2 * self.batch_size, self.pad, self.flip_p, g, grey=self.grey,
+                                   erasing=self.erasing, height=self.height, width=self.width)
         return both[: self.batch_size], both[self.batch_size:]
 
     def _gather(self, rows: np.ndarray) -> Tensor:
@@ -430,6 +481,11 @@ class TensorTrainLoader:
         packed = self._to_device(torch.stack([torch.cat([p_rgb.dy, p_ir.dy]), torch.cat([p_rgb.dx, p_ir.dx]),
                                               torch.cat([p_rgb.flip, p_ir.flip]).long()]))
         params = AugmentParams(packed[0], packed[1], packed[2].bool())
+        if p_rgb.grey is not None or p_rgb.erase is not None:  # the optional draws: one more copy each
+            both = AugmentParams(params.dy, params.dx, params.flip, *(
+                None if a is None else self._to_device(torch.cat([a, b]))
+                for a, b in ((p_rgb.grey, p_ir.grey), (p_rgb.erase, p_ir.erase))))
+            params = both
         x = augment_batch(u8, params, self.pad, mean=self._mean, std=self._std, channels_last=self.channels_last)
         y = self._to_device(torch.from_numpy(labels))
         return x[: self.batch_size], x[self.batch_size:], y
@@ -451,14 +507,16 @@ def build_tensor_train_loader(records: Sequence[Record], *, P: int = 8, K: int =
                               cache_dir: str | os.PathLike | None = None, cache_path: str | os.PathLike | None = None,
                               rebuild: bool = False, verify: bool = False, workers: int | None = None,
                               flip_p: float = 0.5, channels_last: bool = False, rank: int = 0,
-                              world_size: int = 1) -> TensorTrainLoader:
+                              world_size: int = 1, grey: float = 0.0, erasing: float = 0.0) -> TensorTrainLoader:
     """The tensor-path twin of :func:`~tsgan_lib.data.build_train_loader`: the
     same sampler (same ``seed``, so the same ``(i_rgb, i_ir)`` pairs), the same
     shapes, dtypes and labels, the same augmentation distribution, batches on
     ``device`` (``"auto"``: CUDA when available). The cache is built on first
     use (see :func:`load_image_cache`). ``rank`` / ``world_size``: this
     process's share of each step under DDP (the sampler's), with its own
-    augmentation draws (rank 0 draws what a single process would)."""
+    augmentation draws (rank 0 draws what a single process would). ``grey``,
+    ``erasing``: the optional augmentations of
+    :func:`~tsgan_lib.data.transforms.build_transform`, the same distributions."""
     from ..utils import resolve_device
 
     ds = CrossModalityTrainSet(records)
@@ -471,4 +529,5 @@ def build_tensor_train_loader(records: Sequence[Record], *, P: int = 8, K: int =
                                            world_size=world_size)
     return TensorTrainLoader(cache, ds.rgb_pids, ds.ir_pids, sampler, pad=pad, flip_p=flip_p,
                              device=resolve_device(device), resident=resident, seed=seed + 1_000_003 * rank,
+                             grey=grey, erasing=erasing,
                              channels_last=channels_last)

@@ -224,6 +224,7 @@ def teacher_requirements(cfg: TrainConfig, num_classes: int) -> dict:
 
     return {"arch__depth": cfg.model.depth, "arch__num_classes": num_classes, "settings__height": cfg.data.height,
             "settings__width": cfg.data.width, "settings__pad": cfg.data.crop_pad,
+            "settings__grey": cfg.data.grey, "settings__erasing": cfg.data.erasing,
             "settings__pretrained": cfg.model.pretrained, "settings__recipe": cfg.teacher.recipe(),
             "data": data_tag(cfg.data)}
 
