@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 DEMO_NOTEBOOK := notebooks/04_train.ipynb
 DEMO_OUT      := runs/$(notdir $(DEMO_NOTEBOOK))
 
-.PHONY: env demo test unit nbtest bench ablation clean
+.PHONY: env demo test unit nbtest bench ablation ablation-thermal clean
 
 env: $(STAMP)
 
@@ -39,14 +39,23 @@ nbtest: env
 
 test: unit nbtest
 
-# Table II on the synthetic stand-in: every params/synthetic_*.yaml row x seeds 0, 1, 2 on the CPU
-# (about an hour on 2 cores; finished runs in runs/ablation are kept), then docs/results/ablation_synthetic.*
+# Table II on the synthetic stand-in: every params/synthetic_<variant>.yaml row x seeds 0-4 on the CPU, with
+# 95 % intervals of each row's difference to the same-seed backbone (finished runs in runs/ablation_* are kept,
+# so it can be stopped and restarted), then docs/results/ablation_synthetic.{md,png,json}; ablation-thermal
+# runs the same on the thermal renderer (docs/results/ablation_synthetic_thermal.*).
+SEEDS ?= 0 1 2 3 4
 ablation: env
-	$(BIN)/python -m tsgan_lib.train.ablation --seeds 0 1 2
+	$(BIN)/python -m tsgan_lib ablation --seeds $(SEEDS)
+
+ablation-thermal: env
+	$(BIN)/python -m tsgan_lib ablation --seeds $(SEEDS) --sensor thermal
 
 bench: env
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_synthetic.py
+	$(BIN)/python benchmarks/bench_train_step.py --preset demo
+	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_data.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -1,5 +1,5 @@
-"""Bad input data, one table: every way a dataset tree, list file or image can
-be wrong, the call that must notice it, and what the user is told.
+"""Bad input, one table: every way a dataset tree, list file, image, setting or
+saved file can be wrong, the call that must notice it, and what the user is told.
 
 Each row of ``CASES`` builds the bad input in ``tmp_path`` and names the call
 that must fail (a loader, :func:`read_image`, a dataset's ``__getitem__``, a
@@ -31,6 +31,11 @@ from tsgan_lib.data import datasets as datasets_module
 from tsgan_lib.data.verify import verify_dataset
 
 from conftest import write_sysu_tree
+from tsgan_lib.files import (FileFormatError, FileWriteError, RunFolderBusy, RunLock, load_weights, save_atomic)
+from tsgan_lib.models import PretrainedWeightsError
+from tsgan_lib.report import load_results
+from tsgan_lib.train import ConfigError, load_config, resolve_config
+from tsgan_lib.train.config import check_notebook_parameters
 
 SPLITS = {"train": [1, 2], "val": [3], "test": [4, 5]}
 
@@ -232,6 +237,85 @@ class Case:
     check: Callable[[object, dict], None] | None = None  # on the result (warning and None rows)
 
 
+# builders and calls of the settings and files rows
+def _yaml(t: Path, text: str) -> dict:
+    (t / "bad.yaml").write_text(text)
+    return {"path": str(t / "bad.yaml")}
+
+
+def _no_imagenet(home: str):
+    import os
+    from unittest import mock
+
+    from tsgan_lib.models import load_imagenet_state_dict
+
+    with mock.patch.dict(os.environ, {"TORCH_HOME": home}):
+        return load_imagenet_state_dict(50, allow_download=False)
+
+
+def _checkpoint_with_meta(t: Path) -> dict:
+    import torch
+
+    path = t / "checkpoint.pt"
+    save_atomic({"progress": {}, "rng": [], "meta": {"lr": 0.001}, "x": torch.zeros(1)}, path)
+    return {"path": str(path)}
+
+
+def _resume_with_meta(path: str, meta: dict):
+    import torch
+
+    from tsgan_lib.train.loop import FitLoop
+
+    class Batches(list):
+        def set_epoch(self, epoch, start_step=0):
+            pass
+
+    return FitLoop("run", lambda b: {}, Batches(), epochs=1, images_per_step=1, device=torch.device("cpu"),
+                   checkpoint_path=path, meta=meta).fit()
+
+
+def _damaged_checkpoint(t: Path, how: str) -> dict:
+    import torch
+
+    path = save_atomic({"w": torch.randn(1000)}, t / "checkpoint.pt")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if how == "truncate" else b"\x00" * 64 + data[64:])
+    return {"path": str(path)}
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("true",))
+
+
+def _pickled_checkpoint(t: Path) -> dict:
+    import torch
+
+    torch.save({"payload": _Evil()}, t / "evil.pt")
+    return {"path": str(t / "evil.pt")}
+
+
+def _write_on_full_disk(path: str):
+    import errno
+    import os
+    from unittest import mock
+
+    import torch
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with mock.patch("os.fsync", full):
+        return save_atomic({"x": torch.zeros(2)}, path)
+
+
+def _lock_twice(folder: str):
+    with RunLock(folder, log=lambda m: None), RunLock(folder, log=lambda m: None):
+        return None
+
+
 CASES = [
     # -- SYSU-MM01 structure (load_sysu)
     Case("sysu missing root", lambda t: {"path": str(t / "nowhere")}, lambda c: load_sysu(c["path"]),
@@ -312,6 +396,56 @@ CASES = [
     Case("zero-byte IR image in the training loader", _zero_ir_in_train,
          lambda c: next(iter(build_train_loader(load_sysu(c["root"]).train, P=3, K=2, height=64, width=32))),
          DatasetError, ("{path}", "empty (0 bytes)", "expected a JPEG or PNG image")),
+    # -- settings, from Python, a YAML preset, the command line and papermill (one resolve_config behind all)
+    Case("setting: unknown name (Python)", lambda t: {}, lambda c: resolve_config(None, {"ts.alpah_c": 0.01}),
+         ConfigError, ("unknown setting 'ts.alpah_c'", "did you mean ts.alpha_c")),
+    Case("setting: unknown name (YAML preset)", lambda t: _yaml(t, "schedule: {epochz: 1}\n"),
+         lambda c: resolve_config(c["path"]), ConfigError,
+         ("{path}", "unknown setting 'schedule.epochz'", "did you mean schedule.epochs")),
+    Case("setting: an old flat name (command line)", lambda t: {}, lambda c: resolve_config(None, ["lambda1=3"]),
+         ConfigError, ("unknown setting 'lambda1'", "did you mean reid.lambda_id")),
+    Case("setting: wrong type (command line, -p epochs ten)", lambda t: {},
+         lambda c: resolve_config(None, ["schedule.epochs=ten"]), ConfigError,
+         ("schedule.epochs='ten'", "expected an integer")),
+    Case("setting: unknown notebook parameter (papermill)", lambda t: {},
+         lambda c: check_notebook_parameters({"preset": "demo", "overrides": {}, "epochs": 8}, ["preset", "overrides"]),
+         ConfigError, ("unknown notebook parameter(s) ['epochs']", "overrides", "schedule.epochs")),
+    Case("setting: unknown preset", lambda t: {}, lambda c: resolve_config("dmeo"), ConfigError,
+         ("preset 'dmeo'", "did you mean demo")),
+    Case("setting: unknown variant", lambda t: {}, lambda c: resolve_config(None, {"variant": "jd_al_ts"}),
+         ConfigError, ("variant='jd_al_ts'", "Table II's rows", "did you mean 'jd_all_ts'")),
+    Case("setting: K < 1", lambda t: {}, lambda c: resolve_config(None, {"data.K": 0}), ConfigError,
+         ("data.K=0", "a positive integer")),
+    Case("setting: P < 2", lambda t: {}, lambda c: resolve_config(None, {"data.P": 1}), ConfigError,
+         ("data.P=1", "at least 2 identities per batch")),
+    Case("setting: an image size the backbone cannot take", lambda t: {},
+         lambda c: resolve_config(None, {"data.height": 100}), ConfigError, ("data.height=100", "a multiple of 16")),
+    Case("setting: a milestone beyond the last epoch", lambda t: {},
+         lambda c: resolve_config(None, {"schedule.epochs": 4, "schedule.milestones": [6]}), ConfigError,
+         ("schedule.milestones=[6]", "epochs in 1..3", "would never happen")),
+    Case("setting: pretrained with no weights reachable", lambda t: {"home": str(t)},
+         lambda c: _no_imagenet(c["home"]), PretrainedWeightsError,
+         ("ImageNet weights for ResNet-50 are not available", "put the file at exactly", "{home}")),
+    # -- saved files
+    Case("file: a checkpoint from another configuration", _checkpoint_with_meta,
+         lambda c: _resume_with_meta(c["path"], {"lr": 0.002}), ValueError,
+         ("{path}", "with other settings", "lr: 0.001 -> 0.002")),
+    Case("file: a truncated checkpoint", lambda t: _damaged_checkpoint(t, "truncate"),
+         lambda c: load_weights(c["path"]), FileFormatError, ("{path}", "truncated or corrupted")),
+    Case("file: a corrupted checkpoint", lambda t: _damaged_checkpoint(t, "garbage"),
+         lambda c: load_weights(c["path"]), FileFormatError, ("{path}", "truncated or corrupted")),
+    Case("file: a checkpoint carrying a pickled object", _pickled_checkpoint,
+         lambda c: load_weights(c["path"]), FileFormatError, ("{path}", "refused", "nothing in it was run")),
+    Case("file: an invalid results.json", lambda t: _file(t, "run/results.json", b'{"metrics": '),
+         lambda c: load_results(Path(c["path"]).parent), FileFormatError,
+         ("{path}", "is not valid JSON", "results.json")),
+    Case("file: an invalid config.json", lambda t: _file(t, "run/config.json", b"not json"),
+         lambda c: load_config(c["path"]), FileFormatError, ("{path}", "is not valid JSON", "config.json")),
+    Case("file: a full disk during a checkpoint write", lambda t: {"path": str(t / "checkpoint.pt")},
+         lambda c: _write_on_full_disk(c["path"]), FileWriteError,
+         ("{path}", "No space left on device", "Free some disk space")),
+    Case("file: a second run on one folder", lambda t: {"path": str(t)}, lambda c: _lock_twice(c["path"]),
+         RunFolderBusy, ("{path} is in use by pid", "another run is writing there", "run.dir")),
 ]
 
 

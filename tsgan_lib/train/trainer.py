@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import resource
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,7 +33,7 @@ from tsgan_lib.models import CycleGAN, CycleGANConfig, FrozenTeacher, build_back
 from tsgan_lib.utils import resolve_device, seed_everything
 
 from . import distributed
-from .config import TrainConfig, changes_what_is_trained, format_diff, load_config, needs_teacher, save_config, \
+from .config import RunConfig, TrainConfig, changes_what_is_trained, format_diff, load_config, needs_teacher, save_config, \
     step_config
 from .distributed import Dist, unwrap, wrap
 from .guard import NonFiniteGuard
@@ -67,6 +67,9 @@ class RunInfo:
     resumed_from_step: int | None
     peak_memory_mb: float         # CUDA: max allocated; CPU: peak resident set size of the process
     images_per_second: float
+
+
+AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
@@ -133,6 +136,41 @@ class _Group(dict):
             o.load_state_dict(state[k])
 
 
+@dataclass
+class Environment:
+    """Where a run executes: this process's rank, its device, the precision."""
+
+    dist: Dist
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+
+    @classmethod
+    def setup(cls, run: RunConfig) -> Environment:
+        """torchrun's rank (or a single process), the device (CUDA: cuDNN autotuning, peak-memory
+        counter reset; CPU: ``run.threads``), bf16/fp16 autocast on CUDA."""
+        dist = distributed.from_environment()
+        device = distributed.setup(dist, resolve_device(run.device))
+        if device.type == "cpu" and run.threads > 0:
+            torch.set_num_threads(run.threads)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.cuda.reset_peak_memory_stats(device)
+        return cls(dist, device, amp_dtype_for(run.amp, device), device.type == "cuda" and run.channels_last)
+
+    def to_device(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        x_rgb, x_ir = (x.to(self.device, non_blocking=True, memory_format=fmt) for x in batch[:2])
+        return x_rgb, x_ir, batch[2].to(self.device, non_blocking=True)
+
+    def replicate(self, models: TSGANModels) -> TSGANModels:
+        """The networks as ``train_step`` uses them: in DDP wrappers with several ranks."""
+        if not self.dist.enabled:
+            return models
+        gan = _Replicas(models.cyclegan, self.dist, self.device) if models.cyclegan is not None else None
+        return TSGANModels(wrap(models.student, self.dist, self.device), models.teacher, gan)
+
+
 def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
           on_step: Callable[[int, dict], None] | None = None) -> RunInfo:
     """Run (or resume) Algorithm 1 for ``schedule.epochs`` epochs in ``cfg.run_dir``.
@@ -140,54 +178,27 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
     ``on_step(global_step, info)`` is called after every step (``info``: ``epoch``,
     ``step``, and the logged values at logging steps). A finished run returns at once.
     """
-    dist = distributed.from_environment()
-    device = distributed.setup(dist, resolve_device(cfg.run.device))
-    amp_dtype = amp_dtype_for(cfg.run.amp, device)
-    if device.type == "cpu" and cfg.run.threads > 0:
-        torch.set_num_threads(cfg.run.threads)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.cuda.reset_peak_memory_stats(device)
-    run_dir = cfg.run_dir
-    log = log if dist.main else _silent
-    with RunLock(run_dir, log) if dist.main else contextlib.nullcontext():
-        if dist.main:
-            _prepare_folder(cfg, run_dir, log)
-            cfg.data.resolved_root  # a stand-in is generated once, by rank 0
-        distributed.barrier(dist)
-        seed_everything(cfg.run.seed)
+    env = Environment.setup(cfg.run)
+    log = log if env.dist.main else _silent
+    with _run_folder(cfg, env, log):
         dataset = load_data(cfg.data, check=True, progress=cfg.run.progress)
-        teacher, source, teacher_seconds, quality = None, "none (not needed by this variant)", 0.0, {}
-        if needs_teacher(cfg):
-            teacher, record, source, teacher_seconds = obtain_teacher(cfg, dataset, device, run_dir=run_dir,
-                                                                      amp_dtype=amp_dtype, dist=dist, log=log)
-            quality = record.quality
-        models = build_models(cfg, dataset.num_train_ids, teacher, device, amp_dtype)
-        optimizers = _Group(make_optimizers(models, cfg.optim))
-        scheduler = build_scheduler(optimizers["b"], cfg.schedule)
-        guard = NonFiniteGuard(optimizers, device, amp_dtype)
-        if dist.enabled:
-            seed_everything(cfg.run.seed * 1000 + dist.rank)  # each rank its own augmentations
-        batches = train_batches(cfg.data, dataset, seed=cfg.run.seed, device=device, dist=dist)
-        nets = TSGANModels(wrap(models.student, dist, device), models.teacher,
-                           _Replicas(models.cyclegan, dist, device) if dist.enabled and models.cyclegan else
-                           models.cyclegan)
-        fmt = torch.channels_last if device.type == "cuda" and cfg.run.channels_last else torch.contiguous_format
-        s_cfg = step_config(cfg)
+        teacher = _teacher_phase(cfg, dataset, env, log)            # FE_T, pretrained once (Section III.C)
+        models = build_models(cfg, dataset.num_train_ids, teacher.model, env.device, env.amp_dtype)
+        optimizers = _Group(make_optimizers(models, cfg.optim))     # O_G, O_B, O_D
+        scheduler = build_scheduler(optimizers["b"], cfg.schedule)  # warm-up, x0.3 at the milestones (O_B)
+        guard = NonFiniteGuard(optimizers, env.device, env.amp_dtype)
+        if env.dist.enabled:
+            seed_everything(cfg.run.seed * 1000 + env.dist.rank)   # each rank its own augmentations
+        batches = train_batches(cfg.data, dataset, seed=cfg.run.seed, device=env.device, dist=env.dist)
+        nets, s_cfg = env.replicate(models), step_config(cfg)
 
         def algorithm_1(batch) -> dict[str, torch.Tensor]:
-            """One step: G (Eq. 7), backbone (Eq. 8 + 16), D (Eq. 2-5), each with its optimiser."""
-            x_rgb, x_ir = (x.to(device, non_blocking=True, memory_format=fmt) for x in batch[:2])
-            labels = batch[2].to(device, non_blocking=True)
+            """One step: G (Eq. 7), then the backbone (Eq. 8 + 16), then D (Eq. 2-5), each with its optimiser."""
+            x_rgb, x_ir, labels = env.to_device(batch)
             return train_step(nets, optimizers.get("g"), optimizers["b"], optimizers.get("d"), x_rgb, x_ir, labels,
-                              s_cfg, amp_dtype=amp_dtype, scalers=guard.scalers, as_float=False)
+                              s_cfg, amp_dtype=env.amp_dtype, scalers=guard.scalers, as_float=False)
 
-        loop = FitLoop("TS-GAN", algorithm_1, batches, epochs=cfg.schedule.epochs, images_per_step=2 * cfg.data.P
-                       * cfg.data.K * dist.world_size, device=device, checkpoint_path=run_dir / CHECKPOINT_FILE,
-                       metrics_path=run_dir / METRICS_FILE, meta=_trained_settings(cfg), log_every=cfg.run.log_every,
-                       checkpoint_every=cfg.run.checkpoint_every, progress=cfg.run.progress, guard=guard,
-                       max_nonfinite=cfg.run.max_nonfinite, lr=lambda: optimizers["b"].param_groups[0]["lr"],
-                       show=("reid_id", "reid_tri", "g_cyc", "d_ir_real"), dist=dist, log=log)
+        loop = _fit_loop(cfg, env, algorithm_1, batches, guard, lambda: optimizers["b"].param_groups[0]["lr"], log)
         loop.register(student=models.student, optimizers=optimizers, scheduler=scheduler)
         if models.cyclegan is not None:
             loop.register(cyclegan=models.cyclegan)
@@ -198,16 +209,55 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
         if on_step is not None:
             loop.add_callback("step_end", lambda lp, info: on_step(lp.state.global_step, info))
         state = loop.fit()
-        info = RunInfo(run_dir=run_dir, config=cfg, device=str(device),
-                       amp={None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype],
-                       world_size=dist.world_size, epochs_done=state.epoch, global_step=state.global_step,
-                       skipped_steps=state.skipped, train_seconds=state.seconds, teacher_seconds=teacher_seconds,
-                       teacher_source=source, teacher_quality=quality, resumed_from_step=state.resumed_from,
-                       peak_memory_mb=_peak_memory_mb(device), images_per_second=state.global_step
-                       * loop.images_per_step / max(state.seconds, 1e-9))
-        if dist.main:
+        info = RunInfo(run_dir=cfg.run_dir, config=cfg, device=str(env.device), amp=AMP_NAMES[env.amp_dtype],
+                       world_size=env.dist.world_size, epochs_done=state.epoch, global_step=state.global_step,
+                       skipped_steps=state.skipped, train_seconds=state.seconds, teacher_seconds=teacher.seconds,
+                       teacher_source=teacher.source, teacher_quality=teacher.quality,
+                       resumed_from_step=state.resumed_from, peak_memory_mb=_peak_memory_mb(env.device),
+                       images_per_second=state.global_step * loop.images_per_step / max(state.seconds, 1e-9))
+        if env.dist.main:
             _finish(cfg, models, info, log)
     return info
+
+
+@dataclass
+class _Teacher:
+    model: torch.nn.Module | None
+    source: str = "none (not needed by this variant)"
+    seconds: float = 0.0
+    quality: dict = field(default_factory=dict)
+
+
+def _teacher_phase(cfg: TrainConfig, dataset, env: Environment, log: Callable[[str], None]) -> _Teacher:
+    if not needs_teacher(cfg):
+        return _Teacher(None)
+    model, record, source, seconds = obtain_teacher(cfg, dataset, env.device, run_dir=cfg.run_dir,
+                                                    amp_dtype=env.amp_dtype, dist=env.dist, log=log)
+    return _Teacher(model, source, seconds, record.quality)
+
+
+@contextlib.contextmanager
+def _run_folder(cfg: TrainConfig, env: Environment, log: Callable[[str], None]):
+    """The folder held for this run (rank 0 takes the lock, checks a resume, writes
+    config.json and generates a stand-in once); the other ranks wait for it."""
+    with RunLock(cfg.run_dir, log) if env.dist.main else contextlib.nullcontext():
+        if env.dist.main:
+            _prepare_folder(cfg, cfg.run_dir, log)
+            cfg.data.resolved_root  # noqa: B018 (generates the stand-in, once, before the other ranks read it)
+        distributed.barrier(env.dist)
+        seed_everything(cfg.run.seed)
+        yield
+
+
+def _fit_loop(cfg: TrainConfig, env: Environment, step, batches, guard: NonFiniteGuard, lr,
+              log: Callable[[str], None]) -> FitLoop:
+    run = cfg.run
+    return FitLoop("TS-GAN", step, batches, epochs=cfg.schedule.epochs, device=env.device,
+                   images_per_step=2 * cfg.data.P * cfg.data.K * env.dist.world_size,
+                   checkpoint_path=cfg.run_dir / CHECKPOINT_FILE, metrics_path=cfg.run_dir / METRICS_FILE,
+                   meta=_trained_settings(cfg), log_every=run.log_every, checkpoint_every=run.checkpoint_every,
+                   progress=run.progress, guard=guard, max_nonfinite=run.max_nonfinite, lr=lr,
+                   show=("reid_id", "reid_tri", "g_cyc", "d_ir_real"), dist=env.dist, log=log)
 
 
 def _trained_settings(cfg: TrainConfig) -> dict:
@@ -264,7 +314,7 @@ def run(cfg: TrainConfig, **eval_kwargs) -> tuple[RunInfo, dict]:
     from tsgan_lib.report.results import evaluate_run
 
     info = train(cfg)
-    if info.world_size > 1 and not distributed.from_environment().main:
+    if not distributed.from_environment().main:
         return info, {}
     results, _ = evaluate_run(cfg.run_dir, device=cfg.run.device, **eval_kwargs)
     return info, results
