@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
+from tsgan_lib.models import (gan_to_reid, CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
                               build_backbone)
 from tsgan_lib.train import (TABLE2_VARIANTS, TSGANConfig, TSGANModels, backbone_step, discriminator_step,
                              generator_step, table2_config, train_step)
@@ -55,8 +55,11 @@ def test_each_phase_moves_only_its_networks(batch):
     before = _snapshot(models)
     g = generator_step(models, opts["g"], x_rgb, x_ir, cfg)
     assert _moved(before, models) == {"gen"}
-    assert set(g) == {"g_adv_ir", "g_adv_rgb", "g_cyc"} and set(g.cache) == {"x_ir_fake", "x_rgb_fake"}
+    assert set(g) == {"g_adv_ir", "g_adv_rgb", "g_cyc"}
+    assert set(g.cache) == {"x_ir_fake", "x_rgb_fake", "fmap_t_ir_fake"}  # FE_T(X_I') of the joint D_I, kept
     assert g.cache["x_ir_fake"].shape == x_rgb.shape and not g.cache["x_ir_fake"].requires_grad
+    with torch.no_grad():  # the backbone phase's TS target, computed once in the G phase
+        assert torch.equal(g.cache["fmap_t_ir_fake"], models.teacher(gan_to_reid(g.cache["x_ir_fake"])))
 
     before = _snapshot(models)
     b = backbone_step(models, opts["b"], x_rgb, x_ir, y, cfg, cache=g.cache)
