@@ -212,11 +212,12 @@ def test_range_conversion_values_and_round_trip(x):
 
 
 def test_cyclegan_checkpoint_round_trip(tmp_path):
-    from tsgan_lib.models import load_cyclegan, save_cyclegan
+    from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_network
     cfg = CycleGANConfig(GeneratorConfig(ngf=8, n_blocks=1), DiscriminatorConfig(ndf=8), joint_disc=False)
     gan = CycleGAN(256, cfg)
-    path = save_cyclegan(tmp_path / "g" / "cyclegan.pt", gan, {"height": 64})
-    loaded, config = load_cyclegan(path)
-    assert config["height"] == 64 and not loaded.joint and loaded.cfg.generator.ngf == 8
+    path = save_network(tmp_path / "g" / "cyclegan.pt", gan, NetworkRecord("cyclegan", network_arch(gan),
+                                                                            settings={"height": 64}))
+    loaded, record = load_network(path, kind="cyclegan")
+    assert record.settings["height"] == 64 and not loaded.joint and loaded.cfg.generator.ngf == 8
     for k, v in gan.state_dict().items():
         assert torch.equal(v, loaded.state_dict()[k])

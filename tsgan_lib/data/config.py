@@ -39,10 +39,10 @@ class DataConfig:
     dataset: Literal["sysu", "regdb"] = "sysu"  # the layout: SYSU-MM01 (the paper's benchmark) or RegDB
     root: str | None = None         # the dataset folder; None = the synthetic stand-in of that layout
     trial: int = 1                  # RegDB: which of the 10 identity splits this run trains and tests on
-    hold_out_val: bool = False      # SYSU-MM01: train on train_id.txt only and keep val_id.txt (PAPER_NOTES 5.11)
+    hold_out_val: bool = False      # SYSU-MM01: train on train_id.txt only and keep val_id.txt (docs/interpretations.md, 11)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)  # the SYSU-MM01 stand-in's generator
     synthetic_regdb: SyntheticRegDBConfig = field(default_factory=SyntheticRegDBConfig)  # the RegDB stand-in's
-    height: int = 288               # network input size (PAPER_NOTES 5.6; the peers' SYSU-MM01 size)
+    height: int = 288               # network input size (docs/interpretations.md, 6; the peers' SYSU-MM01 size)
     width: int = 144
     P: int = 8                      # identities per batch (paper IV.B: 8)
     K: int = 4                      # (RGB, IR) pairs per identity (paper IV.B: 4)

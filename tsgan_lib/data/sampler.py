@@ -3,7 +3,7 @@
 Every batch holds P identities, and for each K RGB and K IR images drawn with
 replacement (the paper: 8 x 4 pairs, 64 images). An epoch is
 ``ceil(#RGB images / (P*K))`` steps, so each RGB training image is seen about
-once per epoch (PAPER_NOTES 5.10). Identities are visited through shuffled
+once per epoch (docs/interpretations.md, 10). Identities are visited through shuffled
 passes over all identities, so each appears about equally often.
 
 The sampler yields ``(i_rgb, i_ir)`` index pairs for

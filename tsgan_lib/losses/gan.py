@@ -1,6 +1,6 @@
 r"""The adversarial and cycle losses: Eq. (1)-(7) and the backbone's Eq. (12).
 
-Paper Section III.A-B; interpretation in PAPER_NOTES section 5.1 and 5.3.
+Paper Section III.A-B; interpretation in docs/interpretations.md, 1 and 3.
 
 **Sign convention.** The paper writes log-likelihoods that one side maximises
 (D maximises Eq. 3 + 4; G_I maximises Eq. 1; the backbone maximises Eq. 12).
@@ -11,7 +11,7 @@ same roles use least squares (D(real) -> 1, D(fake) -> 0), CycleGAN's default.
 
 **Pairs.** D_I is the joint discriminator D_I(x, f). Real pairs are
 (X_I, f_map^{X_I}) with f_map = FE_T, the teacher's map; the fake set M of
-Eq. (5) holds the student's maps f_map,R = FE_S (PAPER_NOTES 5.1).
+Eq. (5) holds the student's maps f_map,R = FE_S (docs/interpretations.md, 1).
 D_R (IR -> RGB direction, "not shown for conciseness" in the paper) is an
 ordinary PatchGAN with the same :func:`adversarial_loss`.
 """

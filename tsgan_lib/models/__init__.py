@@ -13,7 +13,7 @@
 
 from .backbone import (BackboneOutput, PretrainedWeightsError, ReIDBackbone, build_backbone,
                        load_imagenet_state_dict, set_last_stride_one, weights_cache_path)
-from .cyclegan import CycleGAN, CycleGANConfig, build_cyclegan_from_config, load_cyclegan, save_cyclegan
+from .cyclegan import CycleGAN, CycleGANConfig, build_cyclegan_from_config
 from .convert import gan_to_reid, reid_to_gan, reid_to_unit
 from .discriminator import (DiscriminatorConfig, JointDiscriminator, PatchDiscriminator, build_disc_ir,
                             discriminate_ir)
@@ -23,7 +23,7 @@ from .teacher import FrozenTeacher
 __all__ = [
     "BackboneOutput", "PretrainedWeightsError", "ReIDBackbone", "build_backbone", "load_imagenet_state_dict",
     "set_last_stride_one", "weights_cache_path",
-    "CycleGAN", "CycleGANConfig", "build_cyclegan_from_config", "load_cyclegan", "save_cyclegan",
+    "CycleGAN", "CycleGANConfig", "build_cyclegan_from_config",
     "gan_to_reid", "reid_to_gan", "reid_to_unit",
     "DiscriminatorConfig", "JointDiscriminator", "PatchDiscriminator", "build_disc_ir", "discriminate_ir",
     "GeneratorConfig", "ResnetGenerator",

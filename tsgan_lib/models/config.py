@@ -5,7 +5,7 @@ maps must have the same shape for the teacher-student losses and the joint
 D_I); the generators and discriminators keep their own configs
 (:class:`~tsgan_lib.models.generator.GeneratorConfig`,
 :class:`~tsgan_lib.models.discriminator.DiscriminatorConfig`), whose defaults
-are CycleGAN's (PAPER_NOTES 5.5).
+are CycleGAN's (docs/interpretations.md, 5).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The generators end in ``tanh`` and the discriminators judge images in
 [-1, 1]; the backbone, the teacher and the data loaders use ImageNet-normalised
-tensors ``(x01 - mean) / std`` with ``x01`` in [0, 1] (PAPER_NOTES 5.5).
+tensors ``(x01 - mean) / std`` with ``x01`` in [0, 1] (docs/interpretations.md, 5).
 Every crossing between the two worlds goes through these two functions::
 
     x01 = (x_gan + 1) / 2         x_reid = (x01 - mean) / std

@@ -4,18 +4,17 @@
 ordinary) and D_R, so the whole module is saved, moved and counted in one
 call, and the two optimisers O_G / O_D of Algorithm 1 get their parameter
 groups from :meth:`CycleGAN.generator_parameters` /
-:meth:`CycleGAN.discriminator_parameters`. :func:`save_cyclegan` /
-:func:`load_cyclegan` write and read it (notebook 02 -> 03).
+:meth:`CycleGAN.discriminator_parameters`. It is saved and read like every
+network of the project, by :func:`tsgan_lib.files.save_network` /
+:func:`~tsgan_lib.files.load_network` (notebook 02 -> 03), which rebuild it
+from :meth:`CycleGAN.config_dict`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import torch
 from torch import nn
 
 from .discriminator import DiscriminatorConfig, PatchDiscriminator, build_disc_ir
@@ -75,20 +74,3 @@ def build_cyclegan_from_config(config: dict) -> CycleGAN:
                          discriminator=DiscriminatorConfig(**config["discriminator"]),
                          joint_disc=bool(config["joint_disc"]))
     return CycleGAN(int(config["fmap_channels"]), cfg)
-
-
-def save_cyclegan(path: str | os.PathLike, gan: CycleGAN, extra: dict | None = None) -> Path:
-    """Write ``{"state_dict", "config"}`` (config: :meth:`CycleGAN.config_dict`
-    plus the plain values in ``extra``). Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": gan.state_dict(), "config": {**gan.config_dict(), **(extra or {})}}, path)
-    return path
-
-
-def load_cyclegan(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[CycleGAN, dict]:
-    """Rebuild and load a :func:`save_cyclegan` checkpoint (``weights_only=True``)."""
-    ckpt = torch.load(Path(path), map_location=device, weights_only=True)
-    gan = build_cyclegan_from_config(ckpt["config"])
-    gan.load_state_dict(ckpt["state_dict"])
-    return gan.to(device), ckpt["config"]

@@ -7,7 +7,7 @@ InstanceNorm and LeakyReLU(0.2), one stride-1 conv, and a 1-channel stride-1
 conv. The output is a map of logits, one per image patch. It serves as D_R and
 as the *ordinary* D_I of the paper's Table II rows "TS-GAN_OD" (image only).
 
-**Joint discriminator** (PAPER_NOTES section 5.1). D_I(x, f) scores an IR
+**Joint discriminator** (docs/interpretations.md, 1). D_I(x, f) scores an IR
 image x together with a ReID feature map f of shape (C3, H/16, W/16)::
 
     x (3, H, W) --image branch: 4 x [4x4 conv, stride 2]--> (c_img, H/16, W/16) --+

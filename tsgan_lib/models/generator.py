@@ -1,6 +1,6 @@
 """CycleGAN generators G_I (RGB -> IR) and G_R (IR -> RGB) (paper Section III.A, Fig. 3 green box).
 
-The paper does not describe its generators (PAPER_NOTES section 5.5); we use
+The paper does not describe its generators (docs/interpretations.md, 5); we use
 CycleGAN's ResNet generator, written here from its description:
 
     reflect-pad, 7x7 conv (ngf) -> n_down x [3x3 stride-2 conv, channels x2]

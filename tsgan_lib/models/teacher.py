@@ -16,7 +16,7 @@ learns:
 
 Gradients do flow *through* FE_T to its input when the input requires grad:
 the generator G_I is trained through D_I(X_I', FE_T(X_I')) in Eq. (1) (joint
-discriminator, PAPER_NOTES section 5.1). When the input does not require grad
+discriminator, docs/interpretations.md, 1). When the input does not require grad
 (X_I, or a detached X_I'), no graph is built at all.
 """
 

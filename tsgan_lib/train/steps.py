@@ -55,7 +55,7 @@ class TSGANConfig:
 
     use_gan: bool = True          # G_I / G_R / D_I / D_R and X_I'; False = Table II "Backbone"
     joint_disc: bool = True       # D_I over (image, f_map) pairs (JD) or images only (OD)
-    fake_ir_in_reid: bool = True  # ID + triplet losses also on X_I' (PAPER_NOTES 5.7)
+    fake_ir_in_reid: bool = True  # ID + triplet losses also on X_I' (docs/interpretations.md, 7)
     reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)  # λ1, λ2, λ3, m, ε
     ts: TSLossConfig = field(default_factory=TSLossConfig)        # α_c, α_s, which TS terms
     gan: GANLossConfig = field(default_factory=GANLossConfig)     # vanilla / lsgan, ω
@@ -154,7 +154,7 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
     """Algorithm 1, lines 1-2: update G_I and G_R with L_G (Eq. 7).
 
     ``x_rgb``, ``x_ir``: ImageNet-normalised batches (B, 3, H, W). The joint
-    D_I judges (X_I', FE_T(X_I')) (PAPER_NOTES 5.1); the gradient reaches G_I
+    D_I judges (X_I', FE_T(X_I')) (docs/interpretations.md, 1); the gradient reaches G_I
     through D_I and the frozen FE_T. Cache: ``x_ir_fake`` = G_I(X_R) and
     ``x_rgb_fake`` = G_R(X_I), detached, in [-1, 1]; with the joint D_I also
     ``fmap_t_ir_fake`` = FE_T(X_I'), detached (the backbone phase's TS target).
@@ -319,7 +319,7 @@ def train_step(models: TSGANModels, opt_g: torch.optim.Optimizer | None, opt_b: 
 @dataclass
 class OptimConfig:
     """The three optimisers of Algorithm 1: O_B (paper: Adam, lr 3.5e-4, weight
-    decay 5e-4) and O_G / O_D (PAPER_NOTES 5.5: Adam, lr 2e-4, betas (0.5, 0.999))."""
+    decay 5e-4) and O_G / O_D (docs/interpretations.md, 5: Adam, lr 2e-4, betas (0.5, 0.999))."""
 
     lr_backbone: float = 3.5e-4                    # O_B base learning rate (paper IV.B)
     weight_decay: float = 5e-4                     # O_B, on weights and biases alike (paper IV.B)

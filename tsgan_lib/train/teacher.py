@@ -3,7 +3,7 @@
 "We pretrain a baseline model using Resnet50 on the IR images of SYSU-MM01
 training set by the triplet loss and identification classification loss.
 After pretraining, we fix its weights." The recipe is the strong baseline's
-(ref. [34], PAPER_NOTES 5.8): P identities x K IR images per batch, Adam,
+(ref. [34], docs/interpretations.md, 8): P identities x K IR images per batch, Adam,
 linear warm-up then step decay, label-smoothed ID loss (Eq. 9-10) on the
 logits F plus batch-hard triplet loss (Eq. 11) on V. During TS-GAN training
 only the frozen former encoder FE_T is used (:class:`tsgan_lib.models.FrozenTeacher`).
@@ -225,6 +225,7 @@ def teacher_requirements(cfg: TrainConfig, num_classes: int) -> dict:
     return {"arch__depth": cfg.model.depth, "arch__num_classes": num_classes, "settings__height": cfg.data.height,
             "settings__width": cfg.data.width, "settings__pad": cfg.data.crop_pad,
             "settings__grey": cfg.data.grey, "settings__erasing": cfg.data.erasing,
+            "settings__P": cfg.data.P, "settings__K": cfg.data.K,
             "settings__pretrained": cfg.model.pretrained, "settings__recipe": cfg.teacher.recipe(),
             "data": data_tag(cfg.data)}
 
