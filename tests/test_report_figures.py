@@ -132,16 +132,22 @@ def test_gap_histograms_label_axes_and_state_the_separation(gap_data):
     assert not fig._suptitle
 
 
-def test_distance_heatmaps_share_one_colour_bar(gap_data):
+def test_distance_heatmaps_colour_bars(gap_data):
     embs, pids, _ = gap_data
     q = np.arange(0, 24, 2)
     g = np.arange(1, 24, 2)
     dist = {k: np.linalg.norm(v[q, None] - v[None, g], axis=-1) for k, v in embs.items()}
+    dist["trained"] = dist["trained"] / 10  # another scale: each panel gets its own colour bar
     fig = plot_distance_heatmaps(dist, pids[q], pids[g])
     images = [im for ax in fig.axes for im in ax.get_images()]
-    assert len(images) == 2 and images[0].get_clim() == images[1].get_clim()
-    assert len(fig.axes) == 3 and fig.axes[-1].get_ylabel() == "distance"  # the colour bar
+    assert len(images) == 2 and len(fig.axes) == 4
+    for im, d in zip(images, dist.values()):
+        assert im.get_clim() == pytest.approx((d.min(), d.max()))
+    assert [ax.get_ylabel() for ax in fig.axes[2:]] == ["distance", "distance"]  # the colour bars
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes[:2])
+    shared = plot_distance_heatmaps(dist, pids[q], pids[g], shared_scale=True)
+    images = [im for ax in shared.axes for im in ax.get_images()]
+    assert images[0].get_clim() == images[1].get_clim() and len(shared.axes) == 3
 
 
 # ---- loss curves -----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ Notebooks 04-05:
 - :func:`plot_gap_histograms` -- same- vs different-identity distances per
   pair type (RGB-RGB, IR-IR, IR-RGB), one row per backbone, with the separation.
 - :func:`plot_distance_heatmaps` -- query x gallery distances sorted by
-  identity, one panel per backbone, one shared colour bar.
+  identity, one panel per backbone, each with its colour bar.
 """
 
 from __future__ import annotations
@@ -340,10 +340,10 @@ def plot_gap_histograms(embeddings: Mapping[str, np.ndarray], pids: Sequence[int
                         bins: int = 40, panel_size: tuple[float, float] = (3.7, 2.6)):
     """Histograms of same- vs different-identity distances within RGB, within
     IR and across modalities (columns), one row per embedding (e.g.
-    ``{"untrained": ..., "trained": ...}``), on shared bins per column. Each
-    panel's title gives its separation (mean different − mean same) / std
-    different, as :func:`tsgan_lib.data.viz.modality_gap_stats`. y: density.
-    Returns the Figure."""
+    ``{"untrained": ..., "trained": ...}``). Each panel has its own bins (a
+    trained network's distances may live on another scale) and its title gives
+    its separation (mean different − mean same) / std different, as
+    :func:`tsgan_lib.data.viz.modality_gap_stats`. y: density. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     blocks = list(_pair_blocks(pids, modalities))
@@ -351,12 +351,10 @@ def plot_gap_histograms(embeddings: Mapping[str, np.ndarray], pids: Sequence[int
     fig, axes = plt.subplots(len(dists), len(blocks), squeeze=False,
                              figsize=(panel_size[0] * len(blocks), panel_size[1] * len(dists) + 0.2))
     for c, (pair, block, same) in enumerate(blocks):
-        lo = min(float(d[block].min()) for d in dists.values())
-        hi = max(float(d[block].max()) for d in dists.values())
-        edges = np.linspace(lo, hi, bins + 1)
         for r, (name, d) in enumerate(dists.items()):
             ax = axes[r, c]
             ds, dd = d[block & same], d[block & ~same]
+            edges = np.linspace(float(d[block].min()), float(d[block].max()), bins + 1)
             ax.hist(dd, bins=edges, density=True, alpha=0.55, color="#d62728", label="different id")
             ax.hist(ds, bins=edges, density=True, alpha=0.55, color="#2ca02c", label="same id")
             sep = (dd.mean() - ds.mean()) / (dd.std() + 1e-12)
@@ -370,26 +368,37 @@ def plot_gap_histograms(embeddings: Mapping[str, np.ndarray], pids: Sequence[int
 
 
 def plot_distance_heatmaps(distances: Mapping[str, np.ndarray], q_pids: Sequence[int], g_pids: Sequence[int], *,
-                           panel_size: tuple[float, float] = (4.6, 4.0), cmap: str = "viridis"):
+                           shared_scale: bool = False, panel_size: tuple[float, float] = (4.6, 4.0),
+                           cmap: str = "viridis"):
     """Query x gallery distance matrices, rows and columns sorted by identity
     (a person's own block lies on the diagonal), one panel per entry of
-    ``distances`` on one colour scale, with its colour bar. Returns the Figure."""
+    ``distances``, each with its colour bar (``shared_scale``: one scale and
+    one colour bar for all, when the distances are comparable). Returns the Figure."""
     import matplotlib.pyplot as plt
 
     qo = np.argsort(np.asarray(q_pids), kind="stable")
     go = np.argsort(np.asarray(g_pids), kind="stable")
     mats = {k: np.asarray(v, dtype=float)[np.ix_(qo, go)] for k, v in distances.items()}
-    vmin = min(float(m.min()) for m in mats.values())
-    vmax = max(float(m.max()) for m in mats.values())
+    lo = min(float(m.min()) for m in mats.values())
+    hi = max(float(m.max()) for m in mats.values())
     fig, axes = plt.subplots(1, len(mats), squeeze=False,
-                             figsize=(panel_size[0] * len(mats) + 0.8, panel_size[1]))
+                             figsize=(panel_size[0] * len(mats) + (0.8 if shared_scale else 0.9 * len(mats)),
+                                      panel_size[1]))
     im = None
     for ax, (name, m) in zip(axes[0], mats.items()):
+        vmin, vmax = (lo, hi) if shared_scale else (float(m.min()), float(m.max()))
         im = ax.imshow(m, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("gallery images (RGB), sorted by identity", fontsize=8.5)
         ax.set_ylabel("queries (IR), sorted by identity", fontsize=8.5)
         ax.tick_params(labelsize=7.5)
-    bar = fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02)
-    bar.set_label("distance", fontsize=8.5)
+        if not shared_scale:
+            bar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.03)
+            bar.set_label("distance", fontsize=8.5)
+            bar.ax.tick_params(labelsize=7.5)
+    if shared_scale:
+        bar = fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02)
+        bar.set_label("distance", fontsize=8.5)
+    else:
+        fig.tight_layout()
     return fig
