@@ -127,7 +127,7 @@ def plot_loss_curves(metrics: str | os.PathLike | pd.DataFrame, title: str | Non
         ax.legend(fontsize=7.5, loc="best", framealpha=0.8, ncol=2 if len(cols) > 3 else 1)
         if lr and key == "ReID" and "lr" in df and df["lr"].notna().any():
             top = float(np.nanmax(df["lr"]))
-            exp = int(math.floor(math.log10(top))) if top > 0 else 0
+            exp = math.floor(math.log10(top)) if top > 0 else 0
             ax2 = ax.twinx()
             ax2.plot(x, df["lr"] / 10.0 ** exp, color="0.45", lw=0.9, ls=":", drawstyle="steps-post")
             ax2.set_ylabel(f"O_B learning rate, ×1e{exp} (dotted)", fontsize=8, color="0.35")

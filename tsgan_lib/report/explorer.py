@@ -26,7 +26,7 @@ import pandas as pd
 
 from tsgan_lib.data.records import Record
 from tsgan_lib.eval.figures import MATCH_COLOR, MISMATCH_COLOR, QUERY_COLOR, load_image
-from tsgan_lib.eval.metrics import _to_numpy, evaluate_sysu, evaluate_regdb, ranked_gallery, sysu_location_rule
+from tsgan_lib.eval.metrics import _to_numpy, evaluate_regdb, evaluate_sysu, ranked_gallery, sysu_location_rule
 
 
 def _ignore(query: Sequence[Record], gallery: Sequence[Record], location_rule: bool) -> np.ndarray | None:

@@ -102,7 +102,7 @@ def plot_tsgan_diagram(variant: str | None = None, *, figsize: tuple[float, floa
         if label:
             mx, my = p[0] + lpos * (q[0] - p[0]) + loff[0], p[1] + lpos * (q[1] - p[1]) + loff[1]
             ax.text(mx, my, label, ha="center", va="center", fontsize=fontsize - 0.5, color="0.15", alpha=alpha,
-                    zorder=4, bbox=dict(fc="white", ec="none", alpha=0.85 * alpha, pad=0.6))
+                    zorder=4, bbox={"fc": "white", "ec": "none", "alpha": 0.85 * alpha, "pad": 0.6})
 
     def region(x0, y0, x1, y1, color, label, used=True):
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=color, lw=1.6, ls=(0, (3, 3)),
@@ -137,8 +137,8 @@ def plot_tsgan_diagram(variant: str | None = None, *, figsize: tuple[float, floa
     # losses and optimisers
     box("LG", 16.7, 10.9, "L_G (Eq. 7)\n= L_G^adv (Eq. 1)\n+ ω·L_cyc (Eq. 6)", w=2.6, h=1.35, color=LOSS_COLOR,
         used=gan)
-    box("LD", 16.7, 8.6, "L_D (Eq. 2-5)\nreal vs fake\n" + ("(the set M, Eq. 5)" if joint else "(X_I vs X_I')"), w=2.6, h=1.35, color=LOSS_COLOR,
-        used=gan)
+    box("LD", 16.7, 8.6, "L_D (Eq. 2-5)\nreal vs fake\n" + ("(the set M, Eq. 5)" if joint else "(X_I vs X_I')"),
+        w=2.6, h=1.35, color=LOSS_COLOR, used=gan)
     box("LR", 16.7, 6.0, "L_ReID (Eq. 8)\nID (9-10), Tri (11)" + ("\nGAN (12)" if joint else ""), w=2.4, h=1.35,
         color=LOSS_COLOR)
     parts = [t for t, use in (("CD (15)", on["cd"]), ("RealIR (13)", on["same"]), ("FakeIR (14)", on["same"] and gan))
@@ -307,7 +307,7 @@ def plot_rerank_example(features: np.ndarray, pids: Sequence[int], query: int = 
     for yi, (item, row) in zip(y, near.iterrows()):
         color = MATCH_COLOR if row["match"] else MISMATCH_COLOR
         ax2.annotate("", xy=(row["reranked"], yi), xytext=(row["scaled"], yi),
-                     arrowprops=dict(arrowstyle="-|>", color=color, lw=1.4))
+                     arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.4})
         ax2.scatter([row["scaled"]], [yi], color="white", edgecolor=color, s=40, zorder=3)
         ax2.scatter([row["reranked"]], [yi], color=color, s=40, zorder=3)
     labels = [f"rank {int(r['rank'])}: id {r['pid']}" + (" (reciprocal)" if r["reciprocal"] else
