@@ -265,3 +265,21 @@ def test_gallery_hubs_count_the_top_k(toy_eval):
         assert not set(top) & set(cam2)
     fig = plot_hubs(hubs, n=4, top_k=top_k, loader=lambda p: np.zeros((4, 2, 3), np.uint8))
     assert len(fig.axes) == 4 and f"top-{top_k}s" in fig.axes[0].get_title()
+
+
+def test_query_explorer_lists_every_valid_query_worst_first(toy_eval, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from tsgan_lib.report import explorer
+
+    d, query, gallery = toy_eval
+    drawn = []
+    monkeypatch.setattr(explorer, "plot_query", lambda *a, **k: drawn.append((a[3], k["top_k"])))
+    box = explorer.query_explorer(d, query, gallery, top_k=7)
+    pick, length, _ = box.children
+    table = query_table(d, query, gallery)
+    aps = [table.loc[i, "AP"] for _, i in pick.options]
+    assert len(aps) == table["valid"].sum() and aps == sorted(aps)
+    assert drawn == [(pick.options[0][1], 7)]  # the worst query, drawn at once
+    pick.value = pick.options[-1][1]
+    length.value = 12
+    assert drawn[-1] == (pick.options[-1][1], 12)
