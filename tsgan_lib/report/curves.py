@@ -1,18 +1,45 @@
-"""Reading a run's metrics log and drawing its loss curves."""
+"""Reading a run's metrics log, drawing its loss curves, and summarising them.
+
+The metrics log (``metrics.jsonl``, written by :class:`tsgan_lib.train.loop.FitLoop`)
+holds the *weighted* loss terms of Algorithm 1, averaged over each logging
+interval. Their names say which phase made them:
+
+=========  ==========================================  ============
+prefix     phase of Algorithm 1                         optimiser
+=========  ==========================================  ============
+``g_``     generators, L_G (Eq. 1, 6, 7)                O_G
+``reid_``  backbone, L_ReID (Eq. 8-12)                  O_B
+``ts_``    backbone, L_TS (Eq. 13-16)                   O_B
+``d_``     discriminators, L_D (Eq. 2-5)                O_D
+=========  ==========================================  ============
+
+- :func:`read_metrics` -- the log's step or epoch lines as a DataFrame.
+- :func:`plot_loss_curves` -- one panel per group above (a 2 x 2 grid for the
+  full model), log scale where a panel's terms span decades, O_B's learning
+  rate as a thin line on a secondary axis of the L_ReID panel.
+- :func:`loss_summary` -- each term at the start and at the end of training
+  (means over the first and last logging intervals), for sentences that state
+  what the curves show.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-# Panels of the loss-curve figure: (title, term-name prefixes)
+#: Panels of the loss-curve figure: (key, title, term-name prefix, optimiser).
 PANELS = (
-    ("Backbone: L_ReID (Eq. 8) and L_TS (Eq. 16), weighted", ("reid_", "ts_")),
-    ("Generators: L_G (Eq. 7), weighted", ("g_",)),
-    ("Discriminators: L_D (Eq. 2-5)", ("d_",)),
+    ("G", "Generators: L_G (Eq. 7) = adversarial (Eq. 1) + ω·L_cyc (Eq. 6)", "g_", "O_G"),
+    ("ReID", "Backbone: L_ReID (Eq. 8) = λ1·ID + λ2·triplet + λ3·GAN (Eq. 12)", "reid_", "O_B"),
+    ("TS", "Backbone: L_TS (Eq. 16) = α_c·CD (Eq. 15) + α_s·(real + fake IR)", "ts_", "O_B"),
+    ("D", "Discriminators: L_D (Eq. 2-5), D_I and D_R", "d_", "O_D"),
 )
+#: A panel switches to a log scale when its terms span more than this factor.
+LOG_SPAN = 20.0
 
 
 def read_metrics(path: str | os.PathLike, kind: str = "step") -> pd.DataFrame:
@@ -28,31 +55,86 @@ def read_metrics(path: str | os.PathLike, kind: str = "step") -> pd.DataFrame:
     return pd.DataFrame([r for r in log_records(path) if r.get("kind") == kind])
 
 
-def plot_loss_curves(metrics: str | os.PathLike | pd.DataFrame, title: str | None = None):
-    """One panel per phase of Algorithm 1 (log scale: the TS terms are orders
-    of magnitude below the ID loss) plus the learning rate, against the global step."""
-    import matplotlib.pyplot as plt
+def loss_terms(df: pd.DataFrame) -> dict[str, list[str]]:
+    """``{panel key: [term columns]}`` for the panels of :data:`PANELS` present in ``df``."""
+    out = {}
+    for key, _, prefix, _ in PANELS:
+        cols = [c for c in df.columns if c.startswith(prefix) and pd.api.types.is_numeric_dtype(df[c])]
+        if cols:
+            out[key] = cols
+    return out
 
+
+def _as_frame(metrics: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     df = metrics if isinstance(metrics, pd.DataFrame) else read_metrics(metrics)
     if df.empty:
         raise ValueError("the metrics log has no step lines")
-    panels = [(t, [c for c in df.columns if c.startswith(prefixes)]) for t, prefixes in PANELS]
-    panels = [(t, cols) for t, cols in panels if cols]
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1), 3.4))
-    for ax, (name, cols) in zip(axes, panels):
+    return df
+
+
+def loss_summary(metrics: str | os.PathLike | pd.DataFrame, window: int = 3) -> pd.DataFrame:
+    """One row per loss term: its ``panel``, ``optimiser``, the mean over the
+    first and over the last ``window`` logging intervals (``start``, ``end``),
+    ``end / start`` (``ratio``), and its ``min`` and ``max``. Weighted values,
+    as logged."""
+    df = _as_frame(metrics)
+    optimiser = {key: opt for key, _, _, opt in PANELS}
+    rows = []
+    for key, cols in loss_terms(df).items():
         for c in cols:
-            vals = df[c].where(df[c] > 0)
-            ax.plot(df["global_step"], vals, label=c, lw=1.2)
-        ax.set_yscale("log")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("step")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    ax = axes[-1]
-    ax.plot(df["global_step"], df["lr"], color="k", lw=1.2)
-    ax.set_title("O_B learning rate", fontsize=9)
-    ax.set_xlabel("step")
-    ax.grid(alpha=0.3)
+            v = df[c].astype(float)
+            start, end = float(v.iloc[:window].mean()), float(v.iloc[-window:].mean())
+            rows.append({"term": c, "panel": key, "optimiser": optimiser[key], "start": start, "end": end,
+                         "ratio": end / start if start else float("nan"), "min": float(v.min()),
+                         "max": float(v.max())})
+    return pd.DataFrame(rows).set_index("term")
+
+
+def plot_loss_curves(metrics: str | os.PathLike | pd.DataFrame, title: str | None = None, *, lr: bool = True,
+                     panel_size: tuple[float, float] = (5.0, 3.1)):
+    """The loss terms against the global step, one panel per group of
+    :data:`PANELS` that the run logged (2 x 2 for the full model; a single
+    panel for the backbone variant). y: the weighted loss (log scale where a
+    panel's terms span more than :data:`LOG_SPAN`). ``lr``: O_B's learning
+    rate as a thin dotted line on a secondary axis of the L_ReID panel.
+    Returns the Figure (about 10 x 6.5 inches for four panels)."""
+    import matplotlib.pyplot as plt
+
+    df = _as_frame(metrics)
+    groups = loss_terms(df)
+    if not groups:
+        raise ValueError(f"the metrics log has no loss terms (columns: {list(df.columns)})")
+    n = len(groups)
+    ncols = 1 if n == 1 else 2
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.3),
+                             squeeze=False)
+    titles = {key: t for key, t, _, _ in PANELS}
+    x = df["global_step"]
+    for ax, (key, cols) in zip(axes.flat, groups.items()):
+        values = df[cols].astype(float).where(df[cols] > 0)
+        for c in cols:
+            ax.plot(x, values[c], label=c, lw=1.4)
+        positive = values.stack()
+        log = len(positive) > 0 and positive.max() / positive.min() > LOG_SPAN
+        if log:
+            ax.set_yscale("log")
+        ax.set_ylabel("weighted loss" + (" (log scale)" if log else ""), fontsize=9)
+        ax.set_xlabel("training step", fontsize=9)
+        ax.set_title(titles[key], fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3, which="both" if log else "major")
+        ax.legend(fontsize=7.5, loc="best", framealpha=0.8, ncol=2 if len(cols) > 3 else 1)
+        if lr and key == "ReID" and "lr" in df and df["lr"].notna().any():
+            top = float(np.nanmax(df["lr"]))
+            exp = math.floor(math.log10(top)) if top > 0 else 0
+            ax2 = ax.twinx()
+            ax2.plot(x, df["lr"] / 10.0 ** exp, color="0.45", lw=0.9, ls=":", drawstyle="steps-post")
+            ax2.set_ylabel(f"O_B learning rate, ×1e{exp} (dotted)", fontsize=8, color="0.35")
+            ax2.tick_params(labelsize=7, colors="0.35")
+            ax2.set_ylim(0, top / 10.0 ** exp * 1.15 if top > 0 else 1)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
