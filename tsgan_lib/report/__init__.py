@@ -1,10 +1,12 @@
 """Reporting: a run's test and ``results.json`` (:mod:`.results`), the loss
 curves (:mod:`.curves`), the ablation driver and its verdict (:mod:`.ablation`),
-and the one vocabulary of variants, settings and metrics (:mod:`.vocab`)."""
+the notebooks' figures (:mod:`.figures`) and query explorer (:mod:`.explorer`),
+searching your own images (:mod:`.search`), and the one vocabulary of
+variants, settings and metrics (:mod:`.vocab`)."""
 
-from .curves import plot_loss_curves, read_metrics
+from .curves import loss_summary, plot_loss_curves, read_metrics
 from .results import aggregate_trials, evaluate_run, load_results
 from .vocab import METRIC_NAMES, VARIANT_NAMES, VARIANTS, setting_key, setting_label
 
-__all__ = ["plot_loss_curves", "read_metrics", "aggregate_trials", "evaluate_run", "load_results", "METRIC_NAMES",
+__all__ = ["loss_summary", "plot_loss_curves", "read_metrics", "aggregate_trials", "evaluate_run", "load_results", "METRIC_NAMES",
            "VARIANT_NAMES", "VARIANTS", "setting_key", "setting_label"]

@@ -38,7 +38,8 @@ from .results import load_results
 from .vocab import VARIANT_NAMES, VARIANTS, markdown_table
 
 SETTINGS = (("all_single", "all-search"), ("indoor_single", "indoor"))
-METRICS = ("R1", "mAP", "mINP")
+METRICS = ("R1", "mAP", "mINP")          # the table's columns
+RECORDED = ("R1", "R10", "R20", "mAP", "mINP")  # what collect keeps of each run
 CONFIDENCE = 0.95
 
 
@@ -69,7 +70,7 @@ def collect(results: dict[tuple[str, int], dict]) -> pd.DataFrame:
                "chance_indoor_R1": r.get("chance", {}).get("indoor_single", {}).get("R1", float("nan")),
                "teacher_ir_R1": r.get("teacher_quality", {}).get("ir_R1", float("nan"))}
         for key, _ in SETTINGS:
-            for m in METRICS:
+            for m in RECORDED:
                 row[f"{key}.{m}"] = r["metrics"][key][m]
         rows.append(row)
     return pd.DataFrame(rows)

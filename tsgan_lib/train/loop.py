@@ -224,6 +224,12 @@ class FitLoop:
         self.state.resumed_from = self.state.global_step
         if self.metrics_path is not None and self.dist.main:
             _truncate_log(self.metrics_path, self.state.global_step)
+        if self.state.epoch >= self.epochs:
+            self.log(f"{self.name}: {path} holds a finished run ({self.state.epoch} epochs, {self.state.global_step} "
+                     "steps): nothing to train")
+        else:
+            self.log(f"{self.name}: resuming from {path} after {self.state.global_step} steps (epoch "
+                     f"{self.state.epoch + 1}, step {self.state.step_in_epoch} of {len(self.batches)})")
 
     # ---- logging ----------------------------------------------------------------------------------
     def _write(self, record: dict) -> None:

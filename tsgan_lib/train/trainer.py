@@ -199,7 +199,7 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
                               s_cfg, amp_dtype=env.amp_dtype, scalers=guard.scalers, as_float=False)
 
         loop = _fit_loop(cfg, env, algorithm_1, batches, guard, lambda: optimizers["b"].param_groups[0]["lr"], log)
-        loop.register(student=models.student, optimizers=optimizers, scheduler=scheduler)
+        loop.register(student=models.student, optimizers=optimizers, scheduler=scheduler, teacher_phase=teacher)
         if models.cyclegan is not None:
             loop.register(cyclegan=models.cyclegan)
         loop.add_callback("epoch_start", lambda _: [m.train() for m in (models.student, models.cyclegan) if m])
@@ -215,17 +215,27 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
                        teacher_source=teacher.source, teacher_quality=teacher.quality,
                        resumed_from_step=state.resumed_from, peak_memory_mb=_peak_memory_mb(env.device),
                        images_per_second=state.global_step * loop.images_per_step / max(state.seconds, 1e-9))
-        if env.dist.main:
+        if env.dist.main and state.resumed_from != state.global_step:  # a finished run is left as it was
             _finish(cfg, models, info, log)
     return info
 
 
 @dataclass
 class _Teacher:
+    """The outcome of the teacher phase; a checkpoint component, so a resumed run
+    reports where its teacher came from and what pretraining it cost, not
+    merely that it reloaded its own copy."""
+
     model: torch.nn.Module | None
     source: str = "none (not needed by this variant)"
     seconds: float = 0.0
     quality: dict = field(default_factory=dict)
+
+    def state_dict(self) -> dict:
+        return {"source": self.source, "seconds": self.seconds}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.source, self.seconds = state["source"], float(state["seconds"])
 
 
 def _teacher_phase(cfg: TrainConfig, dataset, env: Environment, log: Callable[[str], None]) -> _Teacher:
@@ -273,7 +283,8 @@ def _prepare_folder(cfg: TrainConfig, run_dir: Path, log: Callable[[str], None])
     if (run_dir / CHECKPOINT_FILE).exists() and (run_dir / CONFIG_FILE).exists():
         _check_resumable(cfg, run_dir)
     save_config(cfg, run_dir / CONFIG_FILE)
-    log(f"run folder: {run_dir}\nsettings that differ from the paper's:\n{format_diff(cfg)}")
+    log(f"run folder: {run_dir}")
+    log(f"settings that differ from the paper's:\n{format_diff(cfg)}")
 
 
 def _finish(cfg: TrainConfig, models: TSGANModels, info: RunInfo, log: Callable[[str], None]) -> None:
