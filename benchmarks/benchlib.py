@@ -24,13 +24,16 @@ from pathlib import Path
 
 import torch
 
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tsgan_lib.utils import resolve_device  # noqa: E402,F401 (the benchmarks' --device)
+
 #: Dense (no sparsity) tensor-core peaks from NVIDIA's datasheets, TFLOP/s. H100 SXM and H200 share
-#: the compute: 989 bf16/fp16, 494.5 tf32. Measured on this workplace's machines (KINDS.md): an
-#: 8192^3 bf16 matmul ran at ~790 TFLOP/s, so 80 % of the datasheet is the practical ceiling.
+#: the compute: 989 bf16/fp16, 494.5 tf32. The practical ceiling is lower: gpu_check.sh's sanity part
+#: measures a large bf16 matmul on the card at hand.
 PEAK_TFLOPS = {"bf16": 989.0, "fp16": 989.0, "off": 494.5}
 GB = 1e9
 
@@ -46,15 +49,6 @@ PRESETS = {
     "tiny": dict(depth=18, height=64, width=32, P=2, K=2, ngf=4, n_blocks=1, ndf=8, num_classes=4,
                  amp="off", channels_last=False),
 }
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit(f"--device {name}: CUDA is not available here")
-    return dev
 
 
 def cpu_name() -> str:

@@ -14,7 +14,7 @@
 #   (3) the paper's pipeline end to end (benchmarks/gpu_e2e.py): teacher, Algorithm 1, Ctrl-C, resume, protocol.
 # At the end: a summary table (against the targets of the GPU issue), OUT_DIR/gpu_check_summary.json
 # (every JSON combined), OUT_DIR/gpu_check_parts.tar.gz (every part's JSON and log) and the log: three
-# files, because the device tool returns at most 8. KEEP_PARTS=1 also keeps OUT_DIR/parts/.
+# files, few enough to copy back from a remote GPU machine. KEEP_PARTS=1 also keeps OUT_DIR/parts/.
 #
 # Environment: PYTHON (default python3), GPU_CHECK_BUDGET_S (default 470: the 8 minutes less a margin),
 # GPU_CHECK_SMOKE=1 (tiny sizes: tests this script's plumbing on a CPU-only machine in about a minute).
