@@ -16,7 +16,8 @@ paper's value and section::
       run        RunConfig         here                         folder, device, precision, logging
       eval       EvalConfig        tsgan_lib/eval/config.py     the SYSU-MM01 protocol's settings
 
-Settings are named by their dotted path (``ts.alpha_c``). One function,
+Settings are named by their dotted path (``ts.alpha_c``; the generic machinery
+is :mod:`tsgan_lib.train.settings`). One function,
 :func:`resolve_config`, builds a config from the defaults, a preset (a YAML
 file in ``params/``, which may name a ``base:`` preset and carry only what
 differs) and overrides; the notebook's parameters cell, the command line
@@ -36,8 +37,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,15 +51,11 @@ from tsgan_lib.models.config import DEPTHS, ModelConfig
 from tsgan_lib.utils import REPO_ROOT, resolve_path
 
 from .schedule import ScheduleConfig
+from .settings import ConfigError, closest, coerce, describe, field_types, flatten, plain
 from .steps import TABLE2_VARIANTS, OptimConfig, TSGANConfig, table2_config
 from .teacher import TeacherConfig
 
 PARAMS_DIR = REPO_ROOT / "params"
-AMP_CHOICES = ("auto", "bf16", "fp16", "off")
-
-
-class ConfigError(ValueError):
-    """A setting is unknown, of the wrong type or impossible; the message names it."""
 
 
 @dataclass
@@ -106,7 +101,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain values (tuples as lists), as written to ``config.json``."""
-        return _plain(dataclasses.asdict(self))
+        return plain(dataclasses.asdict(self))
 
     def flat(self) -> dict[str, Any]:
         """``{dotted name: plain value}`` for every setting."""
@@ -141,40 +136,7 @@ def needs_teacher(cfg: TrainConfig) -> bool:
 
 
 # ---- names and types ------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"ts": {"alpha_c": 1}}`` -> ``{"ts.alpha_c": 1}``; dotted keys pass through."""
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
-def _field_types(cls: type = TrainConfig, prefix: str = "") -> dict[str, Any]:
-    """Every setting's dotted name and annotated type (nested dataclasses expanded)."""
-    hints = typing.get_type_hints(cls)
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            out.update(_field_types(tp, f"{prefix}{f.name}."))
-        else:
-            out[f"{prefix}{f.name}"] = tp
-    return out
-
-
-FIELD_TYPES = _field_types()
+FIELD_TYPES = field_types(TrainConfig)
 
 # Settings of the flat configuration of the first layout (config.json of runs made before the
 # composed one): old name -> new name. Used to load old runs and to suggest new names.
@@ -202,14 +164,7 @@ LEGACY_NAMES = {
 
 def closest_names(name: str, n: int = 3) -> list[str]:
     """Valid setting names closest to a misspelt or old one (old flat names map to their new place)."""
-    if name in LEGACY_NAMES:
-        return [LEGACY_NAMES[name]]
-    leaf = name.rsplit(".", 1)[-1]
-    same_leaf = [k for k in FIELD_TYPES if k.rsplit(".", 1)[-1] == leaf]
-    close = difflib.get_close_matches(name, FIELD_TYPES, n=n, cutoff=0.6)
-    close_leaf = [k for k in FIELD_TYPES
-                  if difflib.get_close_matches(leaf, [k.rsplit(".", 1)[-1]], n=1, cutoff=0.75)]
-    return list(dict.fromkeys(same_leaf + close + close_leaf))[:n]
+    return [LEGACY_NAMES[name]] if name in LEGACY_NAMES else closest(name, FIELD_TYPES, n)
 
 
 def _unknown(name: str, source: str) -> ConfigError:
@@ -217,66 +172,6 @@ def _unknown(name: str, source: str) -> ConfigError:
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     return ConfigError(f"{source}: unknown setting {name!r}{hint} (settings are named by their dotted path, "
                        f"e.g. ts.alpha_c; `python -m tsgan_lib train --list` prints them all)")
-
-
-def coerce(name: str, value: Any, tp: Any, source: str = "the settings") -> Any:
-    """``value`` as the annotated type ``tp`` of setting ``name``. Strings from a
-    command line are parsed as YAML scalars first (``"0.01"`` -> 0.01, ``"[1, 2]"``)."""
-    def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{source}: {name}={value!r}: expected {expected}")
-
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if isinstance(value, str) and tp is not str and not (origin is Literal and value in args):
-        import yaml
-
-        if origin in (typing.Union, types.UnionType) and str in args:
-            pass  # str | None: keep the text (but "none"/"null" below)
-        else:
-            try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
-                parsed = value
-            value = value if parsed is None and value.strip().lower() not in ("null", "none", "~") else parsed
-    if origin in (typing.Union, types.UnionType):
-        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
-            if type(None) in args:
-                return None
-        inner = [a for a in args if a is not type(None)]
-        return coerce(name, value, inner[0], source)
-    if origin is Literal:
-        if value not in args:
-            near = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-            raise bad(f"one of {list(args)}" + (f" (did you mean {near[0]!r}?)" if near else ""))
-        return value
-    if origin is tuple:
-        items = list(value) if isinstance(value, (list, tuple)) else [value]
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(coerce(f"{name}[{i}]", v, args[0], source) for i, v in enumerate(items))
-        if len(items) != len(args):
-            raise bad(f"{len(args)} values")
-        return tuple(coerce(f"{name}[{i}]", v, a, source) for i, (v, a) in enumerate(zip(items, args)))
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise bad("true or false")
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-            raise bad("an integer")
-        return int(value)
-    if tp is float:
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise bad("a number") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-        return float(value)
-    if tp is str:
-        if isinstance(value, (str, Path)):
-            return str(value)
-        raise bad("a string")
-    raise bad(f"a value of type {tp}")  # pragma: no cover (every field type is handled above)
 
 
 # ---- building a config --------------------------------------------------------------------------
@@ -483,40 +378,9 @@ def format_diff(cfg: TrainConfig, other: TrainConfig | None = None) -> str:
     return "\n".join(f"  {k:<{width}} = {b!r}  ({label}: {a!r})" for k, (a, b) in rows.items())
 
 
-def _comments(cls: type) -> dict[str, str]:
-    """``{field: its trailing comment}`` from a dataclass's source (the meaning of each setting)."""
-    import inspect
-    import re
-
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    out = {}
-    for line in source.splitlines():
-        m = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.*)$", line)
-        if m:
-            out[m.group(1)] = m.group(2).strip()
-    return out
-
-
 def describe_settings(cfg: TrainConfig | None = None) -> str:
     """Every setting, its value in ``cfg`` (default: the paper's) and its meaning, one line each."""
-    cfg = cfg or TrainConfig()
-    lines = []
-
-    def walk(obj: Any, prefix: str) -> None:
-        notes = _comments(type(obj))
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value):
-                walk(value, f"{prefix}{f.name}.")
-            else:
-                shown = list(value) if isinstance(value, tuple) else value
-                lines.append(f"{prefix}{f.name} = {shown!r}" + (f"    # {notes[f.name]}" if f.name in notes else ""))
-
-    walk(cfg, "")
-    return "\n".join(lines)
+    return "\n".join(describe(cfg or TrainConfig()))
 
 
 def check_notebook_parameters(namespace: Mapping[str, Any], declared: Iterable[str]) -> None:

@@ -40,6 +40,7 @@ from .distributed import Dist, broadcast_module, unwrap, wrap
 from .guard import NonFiniteGuard
 from .loop import FitLoop
 from .schedule import ScheduleConfig, build_scheduler
+from .settings import flatten
 from .steps import OptimConfig, _autocast, _optimise
 
 if TYPE_CHECKING:
@@ -61,8 +62,6 @@ class TeacherConfig:
 
     def recipe(self) -> dict:
         """The settings that determine the trained teacher, flat (``schedule.epochs``...)."""
-        from .config import flatten
-
         d = dataclasses.asdict(self)
         d.pop("path")
         d["loss"].pop("lambda_gan")  # the teacher has no GAN term

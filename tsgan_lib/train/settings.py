@@ -1,0 +1,156 @@
+"""Settings named by their dotted path: flattening, types, coercion, suggestions, comments.
+
+Scope: the generic machinery behind :func:`tsgan_lib.train.config.resolve_config`,
+for any tree of dataclasses: ``{"ts": {"alpha_c": 1}}`` <-> ``{"ts.alpha_c": 1}``,
+each leaf's annotated type, a value coerced to it (command-line strings parsed
+as YAML scalars), the closest valid names to a misspelt one, and the trailing
+comment of each field (its meaning, shown by ``tsgan train --list``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+
+class ConfigError(ValueError):
+    """A setting is unknown, of the wrong type or impossible; the message names it."""
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    return value
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"ts": {"alpha_c": 1}}`` -> ``{"ts.alpha_c": 1}``; dotted keys pass through."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def field_types(cls: type, prefix: str = "") -> dict[str, Any]:
+    """Every setting's dotted name and annotated type (nested dataclasses expanded)."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            out.update(field_types(tp, f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = tp
+    return out
+
+
+def closest(name: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """The valid dotted names closest to ``name``: the same leaf first (``epochs`` ->
+    ``schedule.epochs``), then similar spellings of the whole name or of its leaf."""
+    names = list(names)
+    leaf = name.rsplit(".", 1)[-1]
+    same_leaf = [k for k in names if k.rsplit(".", 1)[-1] == leaf]
+    close = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
+    close_leaf = [k for k in names if difflib.get_close_matches(leaf, [k.rsplit(".", 1)[-1]], n=1, cutoff=0.75)]
+    return list(dict.fromkeys(same_leaf + close + close_leaf))[:n]
+
+
+def coerce(name: str, value: Any, tp: Any, source: str = "the settings") -> Any:
+    """``value`` as the annotated type ``tp`` of setting ``name``. Strings from a
+    command line are parsed as YAML scalars first (``"0.01"`` -> 0.01, ``"[1, 2]"``)."""
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{source}: {name}={value!r}: expected {expected}")
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if isinstance(value, str) and tp is not str and not (origin is Literal and value in args):
+        import yaml
+
+        if origin in (typing.Union, types.UnionType) and str in args:
+            pass  # str | None: keep the text (but "none"/"null" below)
+        else:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                parsed = value
+            value = value if parsed is None and value.strip().lower() not in ("null", "none", "~") else parsed
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce(name, value, inner[0], source)
+    if origin is Literal:
+        if value not in args:
+            near = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            raise bad(f"one of {list(args)}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        return value
+    if origin is tuple:
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(coerce(f"{name}[{i}]", v, args[0], source) for i, v in enumerate(items))
+        if len(items) != len(args):
+            raise bad(f"{len(args)} values")
+        return tuple(coerce(f"{name}[{i}]", v, a, source) for i, (v, a) in enumerate(zip(items, args)))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise bad("true or false")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise bad("an integer")
+        return int(value)
+    if tp is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise bad("a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if tp is str:
+        if isinstance(value, (str, Path)):
+            return str(value)
+        raise bad("a string")
+    raise bad(f"a value of type {tp}")  # pragma: no cover (every field type is handled above)
+
+
+def comments(cls: type) -> dict[str, str]:
+    """``{field: its trailing comment}`` from a dataclass's source (the meaning of each setting)."""
+    import inspect
+    import re
+
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    out = {}
+    for line in source.splitlines():
+        m = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def describe(obj: Any, prefix: str = "") -> list[str]:
+    """``name = value    # meaning`` for every leaf setting of a dataclass tree."""
+    notes, lines = comments(type(obj)), []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            lines += describe(value, f"{prefix}{f.name}.")
+        else:
+            shown = list(value) if isinstance(value, tuple) else value
+            lines.append(f"{prefix}{f.name} = {shown!r}" + (f"    # {notes[f.name]}" if f.name in notes else ""))
+    return lines
