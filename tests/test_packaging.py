@@ -1,15 +1,13 @@
 """environment.yml must agree with pyproject.toml (conda is not available in
-CI, so this test is what keeps the conda route honest); notebooks are
-committed stripped with a python3 kernelspec and a parameters cell."""
+CI, so this test is what keeps the conda route honest); the command line is
+installed. (How notebooks are committed: tests/test_notebook_figures.py.)"""
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,11 +30,6 @@ def test_environment_yml_matches_pyproject():
     assert listed == declared, "version bounds differ between environment.yml and pyproject.toml"
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
-def test_notebooks_committed_clean(path):
-    nb = json.loads(path.read_text())
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    assert "papermill" not in nb["metadata"]
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "commit notebooks stripped"
-    assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code)
+def test_the_command_line_is_installed():
+    proj = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert proj["scripts"]["tsgan"] == "tsgan_lib.cli:main"
