@@ -25,6 +25,7 @@ from ..eval.features import euclidean_distance
 from ..models.convert import reid_to_unit
 from .datasets import read_image
 from .records import IR, RGB, Record
+from .sysu import IR_CAMERAS
 
 
 def simple_embedding(records: Sequence[Record], size: tuple[int, int] = (32, 16)) -> np.ndarray:
@@ -84,7 +85,7 @@ def identity_grid(records: Sequence[Record], pid: int, per_camera: int = 3, came
             if i < len(by_cam[c]):
                 ax.imshow(read_image(by_cam[c][i].path))
             if i == 0:
-                mod = "IR" if c in (3, 6) else "RGB"
+                mod = "IR" if c in IR_CAMERAS else "RGB"
                 ax.set_title(f"cam{c} ({mod})" + ("" if by_cam[c] else "\nnot seen"), fontsize=9)
     fig.suptitle(f"person {pid:04d}")
     fig.tight_layout()

@@ -44,8 +44,10 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from ..data.config import DataConfig
 from ..data.records import Record
 from ..utils import resolve_device
+from .config import EvalConfig
 from .features import EVAL_DTYPE, euclidean_distance, extract_features
 from .metrics import cmc_at, evaluate_regdb, evaluate_sysu
 from .protocol import MODE_CAMERAS, NUM_TRIALS, QUERY_CAMERAS, SHOTS, RandPerm, check_setting, labels, \
@@ -61,7 +63,8 @@ REGDB_COLUMNS = ("direction", "trial", "rerank", *METRICS, "num_query", "num_gal
 #: RegDB's two test directions: visible queries against the thermal gallery, and back.
 REGDB_DIRECTIONS = ("visible->thermal", "thermal->visible")
 #: Test image size (H, W) and feature batch size of the model drivers (the peers' 288 x 144).
-TEST_HEIGHT, TEST_WIDTH, TEST_BATCH_SIZE = 288, 144, 128
+TEST_HEIGHT, TEST_WIDTH = DataConfig.height, DataConfig.width  # the run's input size (stated in DataConfig)
+TEST_BATCH_SIZE = EvalConfig.batch_size
 
 
 def _row(result: dict) -> dict:

@@ -35,11 +35,12 @@ import numpy as np
 import pandas as pd
 
 from ..data.records import DatasetError, Record
+from ..data.sysu import IR_CAMERAS, RGB_CAMERAS
 
 #: RGB gallery cameras of each search mode.
-MODE_CAMERAS = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
+MODE_CAMERAS = {"all": RGB_CAMERAS, "indoor": (1, 2)}  # indoor: the two RGB rooms
 #: IR query cameras (both modes).
-QUERY_CAMERAS = (3, 6)
+QUERY_CAMERAS = IR_CAMERAS
 #: Allowed gallery sizes per (id, camera): single-shot and multi-shot.
 SHOTS = (1, 10)
 #: Number of official gallery draws.
