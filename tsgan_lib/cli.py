@@ -53,9 +53,8 @@ def _print_table(results: dict) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tsgan_lib.train import distributed
     from tsgan_lib.train.config import describe_settings, resolve_config
-    from tsgan_lib.train.trainer import run
+    from tsgan_lib.train.trainer import TRIALS_FILE, run, run_trials
 
     if args.list:
         print(describe_settings(resolve_config(args.preset, args.set)))
@@ -65,22 +64,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         if results:
             _print_table(results)
         return 0
-    from tsgan_lib.files import write_json
-    from tsgan_lib.report.results import aggregate_trials
-
-    base = resolve_config(args.preset, args.set)
-    if base.data.dataset != "regdb":
-        raise SystemExit(f"--trials: only RegDB has trials (data.dataset is {base.data.dataset!r})")
-    all_results = []
-    for t in args.trials:
-        cfg = resolve_config(args.preset, [*args.set, f"data.trial={t}", f"run.dir={base.run_dir / f'trial_{t}'}"])
-        print(f"== RegDB trial {t}: {cfg.run_dir}", flush=True)
-        _, results = run(cfg)
-        all_results.append(results)
-    if distributed.from_environment().main:
-        summary = aggregate_trials(all_results)
-        write_json(base.run_dir / "results_trials.json", summary)
-        print(f"RegDB, mean ± std over trials {summary['trials']} ({base.run_dir / 'results_trials.json'}):")
+    try:
+        summary = run_trials(args.preset, args.set, args.trials, log=lambda m: print(m, flush=True))
+    except ValueError as e:
+        raise SystemExit(f"--{e}") from None
+    if summary:
+        where = resolve_config(args.preset, args.set).run_dir / TRIALS_FILE
+        print(f"RegDB, mean ± std over trials {summary['trials']} ({where}):")
         for key, m in summary["metrics"].items():
             s = summary["metrics_std"][key]
             print(f"  {key:<28} " + "  ".join(f"{n} {m[n]:.1f} ± {s[n]:.1f}" for n in m))

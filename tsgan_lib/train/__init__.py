@@ -11,7 +11,7 @@ from .steps import (TABLE2_VARIANTS, OptimConfig, StepTerms, TSGANConfig, TSGANM
                     discriminator_step, frozen, generator_step, make_optimizers, run_steps, table2_config, train_step)
 from .teacher import (ModalityBatches, TeacherConfig, obtain_teacher, pretrain_teacher, table3_query_gallery,
                       teacher_quality)
-from .trainer import RunInfo, clear_run, run, train
+from .trainer import RunInfo, clear_run, run, run_trials, train
 
 __all__ = [
     "ConfigError", "RunConfig", "TrainConfig", "format_diff", "load_config", "needs_teacher", "resolve_config",
@@ -19,5 +19,5 @@ __all__ = [
     "TABLE2_VARIANTS", "OptimConfig", "StepTerms", "TSGANConfig", "TSGANModels", "backbone_step",
     "discriminator_step", "frozen", "generator_step", "make_optimizers", "run_steps", "table2_config", "train_step",
     "ModalityBatches", "TeacherConfig", "obtain_teacher", "pretrain_teacher", "table3_query_gallery",
-    "teacher_quality", "RunInfo", "clear_run", "run", "train",
+    "teacher_quality", "RunInfo", "clear_run", "run", "run_trials", "train",
 ]

@@ -329,3 +329,34 @@ def run(cfg: TrainConfig, **eval_kwargs) -> tuple[RunInfo, dict]:
         return info, {}
     results, _ = evaluate_run(cfg.run_dir, device=cfg.run.device, **eval_kwargs)
     return info, results
+
+
+#: The summary ``run_trials`` writes in the base run folder (the trials' mean ± std).
+TRIALS_FILE = "results_trials.json"
+
+
+def run_trials(preset: str | Path | None, overrides=(), trials=range(1, 11),
+               log: Callable[[str], None] = print) -> dict:
+    """RegDB's protocol: one model per trial (trained on that trial's training identities, tested on its test
+    identities), each in ``<run.dir>/trial_<t>`` (resumable like any run), then the mean ± std over the trials
+    (:func:`tsgan_lib.report.results.aggregate_trials`), written to ``<run.dir>/results_trials.json`` on rank 0.
+    ``preset`` and ``overrides`` as for :func:`tsgan_lib.train.config.resolve_config`."""
+    from tsgan_lib.report.results import aggregate_trials
+
+    from .config import resolve_config
+
+    base = resolve_config(preset, overrides)
+    if base.data.dataset != "regdb":
+        raise ValueError(f"trials: only RegDB has trials (data.dataset is {base.data.dataset!r})")
+    all_results = []
+    for t in trials:
+        more = {"data.trial": t, "run.dir": str(base.run_dir / f"trial_{t}")}
+        cfg = resolve_config(preset, {**overrides, **more} if isinstance(overrides, dict)
+                             else [*overrides, *(f"{k}={v}" for k, v in more.items())])
+        log(f"== RegDB trial {t}: {cfg.run_dir}")
+        all_results.append(run(cfg)[1])
+    if not distributed.from_environment().main:
+        return {}
+    summary = aggregate_trials(all_results)
+    write_json(base.run_dir / TRIALS_FILE, summary)
+    return summary
