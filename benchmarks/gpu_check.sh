@@ -55,6 +55,7 @@ run_part() {
     case $rc in
         0) status=ok ;;
         124|137) status="timed out (${limit}s)" ;;
+        3) status="skipped (no CUDA device)" ;;
         *) status="failed (rc $rc)" ;;
     esac
     log "=== [$name] $status after $(( $(date +%s) - t0 ))s"
@@ -85,7 +86,7 @@ import json, sys, time
 import torch
 out = {"cuda": torch.cuda.is_available()}
 if not torch.cuda.is_available():
-    print("no CUDA device: sanity check skipped"); json.dump(out, open(sys.argv[1], "w")); sys.exit(1)
+    print("no CUDA device: sanity check skipped"); json.dump(out, open(sys.argv[1], "w")); sys.exit(3)  # 3: skipped (see run_part)
 dev = torch.device("cuda")
 p = torch.cuda.get_device_properties(dev)
 out.update(device=torch.cuda.get_device_name(dev), capability=list(torch.cuda.get_device_capability(dev)),
