@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from torch.utils.data import Dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_OFFICIAL = REPO.parent / "shared" / "sysu_official"
@@ -67,6 +68,21 @@ def sysu_exact_tree(tmp_path_factory, sysu_structure) -> Path:
 # --- GPU-only tests ---------------------------------------------------------------------------------
 # `@pytest.mark.cuda` marks a test that needs a CUDA device; without one it is skipped (CI, laptops).
 # On the GPU machine, `pytest -m cuda` runs exactly these (benchmarks/gpu_check.sh does).
+
+class FeatureRows(Dataset):
+    """A stand-in image dataset for the evaluation drivers: the 'image' of a
+    record is its row of ``table`` (path -> feature tensor), transformed."""
+
+    def __init__(self, records, transform, table):
+        self.rows = [table[r.path] for r in records]
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.transform(self.rows[i]), 0, 0
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA GPU; skipped when torch.cuda.is_available() is False")

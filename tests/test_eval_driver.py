@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch.utils.data import Dataset
 
+from conftest import FeatureRows
 from tsgan_lib.data.records import Record
 from tsgan_lib.eval import (evaluate_features, evaluate_sysu, evaluate_sysu_features, evaluate_sysu_model,
                             format_summary, k_reciprocal_rerank, summarize, sysu_query_gallery)
@@ -89,18 +89,6 @@ def test_summarize_mean_and_std(results):
         summarize(pd.DataFrame({"mode": ["all"]}))
 
 
-class RecordImages(Dataset):
-    """Stand-in image dataset: the 'image' is the record's feature row."""
-
-    def __init__(self, records, transform, table):
-        self.rows = [table[r.path] for r in records]
-        self.transform = transform
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.transform(self.rows[i]), 0, 0
 
 
 def test_model_path_equals_feature_path(split):
@@ -108,7 +96,7 @@ def test_model_path_equals_feature_path(split):
     table = {r.path: feats[i] for i, r in enumerate(records)}
     model = torch.nn.Identity()
     out = evaluate_sysu_model(model, records, transform=lambda x: x, device="cpu", batch_size=17,
-                              dataset_factory=lambda recs, tf: RecordImages(recs, tf, table),
+                              dataset_factory=lambda recs, tf: FeatureRows(recs, tf, table),
                               modes=("indoor",), shots=(1,), trials=(0, 1), rerank=(False,), seed=1)
     direct = evaluate_sysu_features(records, feats, modes=("indoor",), shots=(1,), trials=(0, 1),
                                     rerank=(False,), seed=1, device="cpu")

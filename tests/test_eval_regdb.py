@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from torch.utils.data import Dataset
 
+from conftest import FeatureRows
 from tsgan_lib.data.records import IR, RGB, Record
 from tsgan_lib.data.regdb import RegDB
 from tsgan_lib.eval import (REGDB_DIRECTIONS, evaluate_features, evaluate_regdb_features, evaluate_regdb_model,
@@ -73,18 +73,6 @@ def test_rows_equal_evaluate_features_with_and_without_rerank():
             assert got[m] == pytest.approx(want[m], abs=1e-9), (direction, rr, m)
 
 
-class FeatureImages(Dataset):
-    """Stand-in image dataset: the 'image' of a record is its feature row."""
-
-    def __init__(self, records, transform, table):
-        self.rows = [table[r.path] for r in records]
-        self.transform = transform
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.transform(self.rows[i]), 0, 0
 
 
 def test_model_driver_and_mean_over_trials():
@@ -95,7 +83,7 @@ def test_model_driver_and_mean_over_trials():
         frames.append(evaluate_regdb_model(
             torch.nn.Linear(1, 1, bias=False).requires_grad_(False).apply(lambda m: m.weight.fill_(scale)),
             regdb, transform=lambda x: x, batch_size=2, device="cpu",
-            dataset_factory=lambda recs, tf: FeatureImages(recs, tf, table)))
+            dataset_factory=lambda recs, tf: FeatureRows(recs, tf, table)))
     direct = evaluate_regdb_features(VISIBLE, V_FEATS, THERMAL, T_FEATS, trial=1, device="cpu")
     pd.testing.assert_frame_equal(frames[0], direct)
     assert list(frames[1]["trial"]) == [2, 2]
