@@ -93,3 +93,14 @@ def test_regdb_trials_train_evaluate_and_aggregate(tmp_path, capsys):
     assert m == pytest.approx(np.mean(r1), abs=1e-3)
     with pytest.raises(SystemExit, match="only RegDB has trials"):
         main(["train", "--set", *(f"{k}={v}" for k, v in tiny_settings(tmp_path, "x").items()), "--trials", "1"])
+
+
+def test_an_interrupted_run_ends_with_a_message_not_a_traceback(monkeypatch, capsys):
+    """Ctrl-C: the fit loop checkpoints, says how to resume and raises KeyboardInterrupt; the command line turns
+    that into exit status 130 and one line."""
+    def interrupted(cfg, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tsgan_lib.train.trainer.run", interrupted)
+    assert main(["train", "-f", "demo", "--set", "run.progress=false"]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err

@@ -196,3 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM: the fit loop has checkpointed and said how to resume
+        print("stopped (interrupted); run the same command again to resume", file=sys.stderr)
+        return 130
