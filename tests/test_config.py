@@ -157,3 +157,20 @@ def test_variants_map_to_table2_and_teacher_needs():
     assert not step_config(resolve_config(None, {"ts.use_cross_domain": False})).ts.use_cross_domain
     assert not step_config(resolve_config(None, {"variant": "od_single_ts", "ts.use_same_domain": True})) \
         .ts.use_same_domain
+
+
+def test_the_data_functions_keyword_defaults_equal_data_config():
+    """The public data functions keep keyword defaults (a student calls them alone); they must be DataConfig's."""
+    import inspect
+
+    from tsgan_lib.data import build_train_loader, build_transform
+    from tsgan_lib.data.config import DataConfig
+    from tsgan_lib.data.sampler import CrossModalityIdentitySampler
+    from tsgan_lib.data.tensor_pipeline import build_tensor_train_loader
+
+    d = DataConfig()
+    for fn in (build_transform, build_train_loader, CrossModalityIdentitySampler.__init__, build_tensor_train_loader):
+        params = inspect.signature(fn).parameters
+        for name in ("height", "width", "P", "K"):
+            if name in params and params[name].default is not inspect.Parameter.empty:
+                assert params[name].default == getattr(d, name), (fn.__qualname__, name)
