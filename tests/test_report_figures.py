@@ -22,7 +22,7 @@ from tsgan_lib.eval.reference import evaluate_reference, first_match_rank_refere
 from tsgan_lib.report.curves import loss_summary, plot_loss_curves, read_metrics  # noqa: E402
 from tsgan_lib.report.explorer import (gallery_hubs, plot_hubs, plot_query, query_table,  # noqa: E402
                                        worst_queries)
-from tsgan_lib.report.figures import (plot_distance_heatmaps, plot_gap_histograms, plot_rerank_example,  # noqa: E402
+from tsgan_lib.report.figures import (feature_map_figure, plot_distance_heatmaps, plot_gap_histograms, plot_rerank_example,  # noqa: E402
                                       plot_tsgan_diagram, rerank_neighbourhood, rerank_toy_points)
 
 
@@ -283,3 +283,15 @@ def test_query_explorer_lists_every_valid_query_worst_first(toy_eval, monkeypatc
     pick.value = pick.options[-1][1]
     length.value = 12
     assert drawn[-1] == (pick.options[-1][1], 12)
+
+
+# ---- notebooks 02-03: images and feature maps side by side -----------------------------------------
+def test_feature_map_figure_returns_its_figure_with_a_colour_bar_per_row():
+    import torch
+
+    images, maps = torch.rand(4, 3, 32, 16), torch.rand(4, 8, 4, 2)
+    fig = feature_map_figure([("X", images, "image"), ("F", maps, "map")], [0, 2], title="t")
+    assert fig is not None and len(fig.axes) == 2 * 2 + 2  # 2 rows x 2 columns, one colour bar per row
+    assert any("mean activation" in ax.get_ylabel() for ax in fig.axes)
+    with pytest.raises(ValueError, match="kind"):
+        feature_map_figure([("X", images, "picture")], [0])

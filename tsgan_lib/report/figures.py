@@ -154,7 +154,7 @@ def feature_map_figure(columns: Sequence[tuple[str, torch.Tensor, str]], rows: S
             bar.ax.tick_params(labelsize=FONT - 1)
     if title:
         fig.suptitle(title, fontsize=FONT + 1)
-
+    return fig
 
 
 # =============================================================================================
