@@ -127,7 +127,6 @@ def train_batches(cfg: DataConfig, dataset, *, seed: int, device, dist=None):
     if cfg.pipeline == "tensor" or (cfg.pipeline == "auto" and device.type == "cuda"):
         from .tensor_pipeline import build_tensor_train_loader
 
-
         return build_tensor_train_loader(dataset.train, P=cfg.P, K=cfg.K, height=cfg.height, width=cfg.width,
                                          pad=cfg.crop_pad, seed=seed, device=device, resident=cfg.resident,
                                          rank=rank, world_size=world, grey=cfg.grey, erasing=cfg.erasing)

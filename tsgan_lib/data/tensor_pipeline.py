@@ -480,12 +480,9 @@ class TensorTrainLoader:
         # the draws of both halves in one int64 tensor (one copy to the device)
         packed = self._to_device(torch.stack([torch.cat([p_rgb.dy, p_ir.dy]), torch.cat([p_rgb.dx, p_ir.dx]),
                                               torch.cat([p_rgb.flip, p_ir.flip]).long()]))
-        params = AugmentParams(packed[0], packed[1], packed[2].bool())
-        if p_rgb.grey is not None or p_rgb.erase is not None:  # the optional draws: one more copy each
-            both = AugmentParams(params.dy, params.dx, params.flip, *(
-                None if a is None else self._to_device(torch.cat([a, b]))
-                for a, b in ((p_rgb.grey, p_ir.grey), (p_rgb.erase, p_ir.erase))))
-            params = both
+        grey, erase = (None if a is None else self._to_device(torch.cat([a, b]))  # the optional draws: a copy each
+                       for a, b in ((p_rgb.grey, p_ir.grey), (p_rgb.erase, p_ir.erase)))
+        params = AugmentParams(packed[0], packed[1], packed[2].bool(), grey, erase)
         x = augment_batch(u8, params, self.pad, mean=self._mean, std=self._std, channels_last=self.channels_last)
         y = self._to_device(torch.from_numpy(labels))
         return x[: self.batch_size], x[self.batch_size:], y

@@ -343,8 +343,12 @@ def rerank_toy_points(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pairwise(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1), 0.0))
+    """All pairwise Euclidean distances of the rows of ``x``, in float64 (the protocol's
+    :func:`tsgan_lib.eval.features.euclidean_distance`)."""
+    from tsgan_lib.eval.features import EVAL_DTYPE, euclidean_distance
+
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return euclidean_distance(x, x, dtype=EVAL_DTYPE).numpy()
 
 
 def rerank_neighbourhood(features: np.ndarray, pids: Sequence[int], query: int = 0, *, k1: int = 4, k2: int = 1,

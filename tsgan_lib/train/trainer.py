@@ -350,9 +350,7 @@ def run_trials(preset: str | Path | None, overrides=(), trials=range(1, 11),
         raise ValueError(f"trials: only RegDB has trials (data.dataset is {base.data.dataset!r})")
     all_results = []
     for t in trials:
-        more = {"data.trial": t, "run.dir": str(base.run_dir / f"trial_{t}")}
-        cfg = resolve_config(preset, {**overrides, **more} if isinstance(overrides, dict)
-                             else [*overrides, *(f"{k}={v}" for k, v in more.items())])
+        cfg = base.replace(data__trial=t, run__dir=str(base.run_dir / f"trial_{t}"))
         log(f"== RegDB trial {t}: {cfg.run_dir}")
         all_results.append(run(cfg)[1])
     if not distributed.from_environment().main:
