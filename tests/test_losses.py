@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import tsgan_lib.losses as L
 from tsgan_lib.losses import (EQUATIONS, ReIDLossConfig, TSLossConfig, adversarial_loss, backbone_gan_loss,
                               cycle_loss, discriminator_fake_loss, discriminator_loss, discriminator_real_loss,
-                              fake_set_m, generator_adversarial_loss, generator_loss, id_loss, reid_loss,
+                              fake_set_m, feature_map_mse, generator_adversarial_loss, generator_loss, id_loss, reid_loss,
                               smooth_labels, sum_terms, triplet_loss, ts_cross_domain_loss, ts_fake_ir_loss, ts_loss,
                               ts_real_ir_loss)
 
@@ -166,19 +166,30 @@ def test_eq7_generator_loss_terms():
 # ---- Eq. (13)-(16) ----------------------------------------------------------------------------------
 
 def test_eq13_to_15_by_hand_and_teacher_detached():
+    # two images of a 4 x 2 x 1 map (8 elements each); Eq. (13)-(15) write ||.||^2: the sum per image
     fmap_t = torch.ones(2, 4, 2, 1, requires_grad=True)
     fmap_s = torch.zeros(2, 4, 2, 1, requires_grad=True)
     fmap_s3 = torch.full((2, 4, 2, 1), 3.0)
-    assert ts_real_ir_loss(fmap_t, fmap_s).item() == pytest.approx(1.0)
-    assert ts_fake_ir_loss(fmap_t, fmap_s3).item() == pytest.approx(4.0)
+    assert ts_real_ir_loss(fmap_t, fmap_s).item() == pytest.approx(8.0)       # 8 x (0 - 1)^2 per image
+    assert ts_fake_ir_loss(fmap_t, fmap_s3).item() == pytest.approx(32.0)     # 8 x (3 - 1)^2 per image
     cd = ts_cross_domain_loss(fmap_t, fmap_s)
-    assert cd.item() == pytest.approx(1.0)
+    assert cd.item() == pytest.approx(8.0)
     cd.backward()
     assert fmap_t.grad is None, "the teacher's map is a target"
-    # d/ds mean((s - t)^2) = 2 (s - t) / n = -2 / 16
-    torch.testing.assert_close(fmap_s.grad, torch.full_like(fmap_s, -2.0 / 16))
+    # d/ds (1/B) sum_b ||s_b - t_b||^2 = 2 (s - t) / B = -2 / 2
+    torch.testing.assert_close(fmap_s.grad, torch.full_like(fmap_s, -1.0))
     with pytest.raises(ValueError, match="differ in shape"):
         ts_real_ir_loss(torch.zeros(1, 4, 2, 1), torch.zeros(1, 4, 1, 2))
+
+
+def test_the_ts_reduction_is_the_per_image_sum_averaged_over_the_batch_or_the_element_mean():
+    fmap_t = torch.ones(2, 4, 2, 1)
+    fmap_s = torch.cat([torch.zeros(1, 4, 2, 1), torch.full((1, 4, 2, 1), 3.0)])  # image 0: 8 x 1, image 1: 8 x 4
+    assert feature_map_mse(fmap_t, fmap_s, "sum").item() == pytest.approx((8 * 1 + 8 * 4) / 2)
+    assert feature_map_mse(fmap_t, fmap_s, "mean").item() == pytest.approx((8 * 1 + 8 * 4) / 16)
+    assert TSLossConfig().reduction == "sum", "the paper's ||.||^2 is the default reading"
+    with pytest.raises(ValueError, match="'sum' or 'mean'"):
+        feature_map_mse(fmap_t, fmap_s, "max")
 
 
 def test_eq16_weights_and_switches():

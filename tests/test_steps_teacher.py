@@ -12,18 +12,36 @@ import torch
 from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_network
 from tsgan_lib.models import FrozenTeacher
 from tsgan_lib.train import ScheduleConfig, TeacherConfig, lr_factor, pretrain_teacher
+from tsgan_lib.train.schedule import build_scheduler
 
 CPU = torch.device("cpu")
 
 
-def recipe(epochs: int, warmup: int = 0, **kw) -> TeacherConfig:
-    return TeacherConfig(schedule=ScheduleConfig(epochs=epochs, warmup_epochs=warmup, milestones=(), gamma=0.1), **kw)
+def recipe(epochs: int, warmup: int = 0, warmup_start: float | None = None, **kw) -> TeacherConfig:
+    return TeacherConfig(schedule=ScheduleConfig(epochs=epochs, warmup_epochs=warmup, warmup_start=warmup_start,
+                                                 milestones=(), gamma=0.1), **kw)
 
 
 def test_lr_schedule_warmup_then_steps():
     f = [lr_factor(e, warmup_epochs=10, warmup_start=0.1, milestones=(40, 70), gamma=0.3) for e in range(80)]
     assert f[0] == pytest.approx(0.1) and f[5] == pytest.approx(0.55) and f[10] == 1.0
     assert f[39] == 1.0 and f[40] == pytest.approx(0.3) and f[70] == pytest.approx(0.09)
+
+
+def test_the_warm_up_starts_at_r_start_over_e_warmup_unless_told_otherwise():
+    # "linearly increasing from R_start / E_warmup to R_start" (paper IV.B)
+    assert ScheduleConfig(warmup_epochs=10).warmup_first == pytest.approx(0.1)
+    assert ScheduleConfig(warmup_epochs=4).warmup_first == pytest.approx(0.25)
+    assert ScheduleConfig(warmup_epochs=0).warmup_first == 1.0
+    assert ScheduleConfig(warmup_epochs=4, warmup_start=0.01).warmup_first == 0.01
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = build_scheduler(opt, ScheduleConfig(epochs=8, warmup_epochs=4, milestones=(6,)))
+    lrs = []
+    for _ in range(8):
+        lrs.append(opt.param_groups[0]["lr"])
+        sched.step()
+    assert lrs == pytest.approx([0.25, 0.4375, 0.625, 0.8125, 1.0, 1.0, 0.3, 0.3])
+    assert TeacherConfig().schedule.warmup_first == 0.01, "the strong baseline's configs warm up from 0.01"
 
 
 def _toy_loader(n_ids: int = 3, k: int = 4, steps: int = 2):
@@ -39,7 +57,7 @@ def _toy_loader(n_ids: int = 3, k: int = 4, steps: int = 2):
 
 
 def test_pretrain_teacher_learns_and_logs():
-    cfg = recipe(4, warmup=1, lr=1e-3)
+    cfg = recipe(4, warmup=2, lr=1e-3, warmup_start=0.1)
     model, history = pretrain_teacher(_toy_loader(), num_classes=3, cfg=cfg, device=CPU, depth=18)
     assert len(history) == 4 * 2 and not model.training
     assert set(history[0]) == {"epoch", "step", "id", "tri", "total", "acc", "lr"}

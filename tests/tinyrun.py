@@ -11,6 +11,7 @@ from tsgan_lib.train import TrainConfig, resolve_config
 TINY = {"data.synthetic.num_ids": 24, "data.height": 64, "data.width": 32, "data.P": 4, "data.K": 2,
         "model.depth": 18, "model.pretrained": False, "model.generator.ngf": 4, "model.generator.n_blocks": 1,
         "model.discriminator.ndf": 8, "schedule.epochs": 2, "optim.lr_backbone": 1e-3, "schedule.warmup_epochs": 1,
+        "schedule.warmup_start": 0.1,
         "schedule.milestones": [1], "teacher.schedule.epochs": 1, "teacher.lr": 1e-3,
         "teacher.schedule.warmup_epochs": 0, "teacher.schedule.milestones": [], "run.threads": 2,
         "run.log_every": 3, "run.progress": False, "eval.trials": 2}

@@ -14,6 +14,17 @@ same roles use least squares (D(real) -> 1, D(fake) -> 0), CycleGAN's default.
 Eq. (5) holds the student's maps f_map,R = FE_S (docs/interpretations.md, 1).
 D_R (IR -> RGB direction, "not shown for conciseness" in the paper) is an
 ordinary PatchGAN with the same :func:`adversarial_loss`.
+
+**What D_I is shown** (``GANLossConfig``). With the paper's M every real pair
+carries a teacher map and every fake pair a student map, so D_I can tell them
+apart by the map alone and G_I's adversarial signal on (X_I', FE_T(X_I')) fades.
+``fake_set="paper+teacher_fake"`` (not the paper's) adds (X_I', FE_T(X_I')) to
+D_I's fakes, so teacher maps appear on both sides and D_I must judge the image.
+``pool_size`` keeps CycleGAN's history of generated samples for D
+(:class:`tsgan_lib.train.pool.SamplePool`). ``identity`` is CycleGAN's λ_idt,
+scaled by ω as CycleGAN scales it (0.5 there: 5 per direction with ω = 10).
+CycleGAN also halves D's loss; Adam's update does not change when a loss is
+multiplied by a constant (up to its ε), so the factor is left out.
 """
 
 from __future__ import annotations
@@ -30,13 +41,18 @@ from .terms import LossTerms
 GANMode = Literal["vanilla", "lsgan"]
 
 
+FakeSet = Literal["paper", "paper+teacher_fake"]
+
+
 @dataclass
 class GANLossConfig:
-    """The GAN loss form and the cycle weight ω of Eq. (7)."""
+    """The GAN loss form, the cycle weight ω of Eq. (7) and what D_I is shown (docs/interpretations.md, 1, 3-4)."""
 
     mode: GANMode = "vanilla"  # "vanilla" (the paper's log-likelihood) or "lsgan"
     omega: float = 10.0        # ω, weight of the cycle loss (6) in Eq. (7)
-    identity: float = 0.0      # CycleGAN's identity loss weight; 0 = off (not in the paper)
+    identity: float = 0.0      # CycleGAN's λ_idt: g_idt = λ_idt·ω·(|G_R(X_R)-X_R|+|G_I(X_I)-X_I|); CycleGAN 0.5; 0 = off
+    fake_set: FakeSet = "paper"  # D_I's fakes: M of Eq. 5, or M plus (X_I', FE_T(X_I')) (not the paper's)
+    pool_size: int = 50        # D's history of generated samples (CycleGAN's ImagePool: 50); 0 = the current batch only
 
 
 def adversarial_loss(logits: Tensor, target_real: bool, mode: GANMode = "vanilla") -> Tensor:

@@ -4,6 +4,12 @@ Paper Section III.B. The backbone's third term, the GAN loss of Eq. (12),
 lives with the other adversarial terms in :mod:`tsgan_lib.losses.gan`.
 The weights default to the paper's Section IV.B: λ1 = 3.0, λ2 = 1.0,
 λ3 = 0.1, margin m = 0.3; label smoothing ε = 0.1 is the strong baseline's.
+
+Which images the ID and triplet terms see (``on_fake_ir``; docs/interpretations.md,
+7): X_R and X_I by default. The paper feeds X_I' to the backbone for the
+"MSE reconstruction" of Eq. (14) and the adversarial Eq. (12); it never says
+that the identity losses see X_I', and an X_I' that carries no identity (what
+the ``fake_ir`` probes of a run measure) only adds noise to them.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ class ReIDLossConfig:
     lambda_gan: float = 0.1       # λ3, weight of the backbone's GAN loss (12)
     margin: float = 0.3           # m, triplet margin (11)
     label_smoothing: float = 0.1  # ε of Eq. (10)
+    on_fake_ir: bool = False      # ID and triplet losses also on X_I' with X_R's labels (docs/interpretations.md, 7)
 
 
 def smooth_labels(targets: Tensor, num_classes: int, epsilon: float) -> Tensor:

@@ -70,7 +70,8 @@ class CycleGAN(nn.Module):
 
 def build_cyclegan_from_config(config: dict) -> CycleGAN:
     """Rebuild a :class:`CycleGAN` from :meth:`CycleGAN.config_dict` (random weights)."""
+    disc = {"norm_affine": True, **config["discriminator"]}  # saved before the setting: the affine reading
     cfg = CycleGANConfig(generator=GeneratorConfig(**config["generator"]),
-                         discriminator=DiscriminatorConfig(**config["discriminator"]),
+                         discriminator=DiscriminatorConfig(**disc),
                          joint_disc=bool(config["joint_disc"]))
     return CycleGAN(int(config["fmap_channels"]), cfg)

@@ -4,7 +4,10 @@ discriminator over (IR image, layer-3 feature map) pairs (paper Section III.A).
 **PatchGAN** (CycleGAN's 70x70 discriminator, written from its description):
 a 4x4 stride-2 conv without norm, ``n_layers - 1`` more stride-2 convs with
 InstanceNorm and LeakyReLU(0.2), one stride-1 conv, and a 1-channel stride-1
-conv. The output is a map of logits, one per image patch. It serves as D_R and
+conv. As in CycleGAN's code the InstanceNorms have no learnt scale and shift
+and the convolutions before them keep their bias (``norm_affine=False``, the
+default; ``True`` is the suite's first reading: affine norms, bias-free convs).
+The output is a map of logits, one per image patch. It serves as D_R and
 as the *ordinary* D_I of the paper's Table II rows "TS-GAN_OD" (image only).
 
 **Joint discriminator** (docs/interpretations.md, 1). D_I(x, f) scores an IR
@@ -37,12 +40,16 @@ class DiscriminatorConfig:
     n_layers: int = 3      # stride-2 convs of the PatchGAN (3 -> 70x70 receptive field)
     fmap_stride: int = 16  # joint D: the feature map's stride w.r.t. the image (ResNet layer3)
     feat_channels: int = 64  # joint D: the feature map is reduced to this many channels
+    norm_affine: bool = False  # InstanceNorm with learnt scale/shift, convs without bias; CycleGAN: no affine, bias kept
 
 
-def _conv_block(c_in: int, c_out: int, stride: int, norm: bool) -> list[nn.Module]:
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, stride=stride, padding=1, bias=not norm)]
+def _conv_block(c_in: int, c_out: int, stride: int, norm: bool, affine: bool = False) -> list[nn.Module]:
+    """A 4x4 conv (+ InstanceNorm) + LeakyReLU(0.2). CycleGAN's convs keep their bias
+    before a non-affine InstanceNorm (``use_bias`` derived from the norm); an
+    affine norm's shift makes the bias redundant."""
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, stride=stride, padding=1, bias=not (norm and affine))]
     if norm:
-        layers.append(nn.InstanceNorm2d(c_out, affine=True))
+        layers.append(nn.InstanceNorm2d(c_out, affine=affine))
     layers.append(nn.LeakyReLU(0.2, True))
     return layers
 
@@ -68,10 +75,10 @@ class PatchDiscriminator(nn.Module):
         layers = _conv_block(in_channels, ch, 2, norm=False)
         for i in range(1, cfg.n_layers):
             nxt = cfg.ndf * min(2 ** i, 8)
-            layers += _conv_block(ch, nxt, 2, norm=True)
+            layers += _conv_block(ch, nxt, 2, norm=True, affine=cfg.norm_affine)
             ch = nxt
         nxt = cfg.ndf * min(2 ** cfg.n_layers, 8)
-        layers += _conv_block(ch, nxt, 1, norm=True)
+        layers += _conv_block(ch, nxt, 1, norm=True, affine=cfg.norm_affine)
         layers.append(nn.Conv2d(nxt, 1, 4, stride=1, padding=1))
         self.net = nn.Sequential(*layers)
         _init(self)
@@ -100,14 +107,15 @@ class JointDiscriminator(nn.Module):
         img = _conv_block(in_channels, ch, 2, norm=False)
         for i in range(1, n_down):
             nxt = cfg.ndf * min(2 ** i, 8)
-            img += _conv_block(ch, nxt, 2, norm=True)
+            img += _conv_block(ch, nxt, 2, norm=True, affine=cfg.norm_affine)
             ch = nxt
         self.image_branch = nn.Sequential(*img)
         self.feature_branch = nn.Sequential(nn.Conv2d(fmap_channels, cfg.feat_channels, 1),
                                             nn.LeakyReLU(0.2, True))
         joint_ch = ch + cfg.feat_channels
         self.head = nn.Sequential(
-            nn.Conv2d(joint_ch, joint_ch, 3, padding=1, bias=False), nn.InstanceNorm2d(joint_ch, affine=True),
+            nn.Conv2d(joint_ch, joint_ch, 3, padding=1, bias=not cfg.norm_affine),
+            nn.InstanceNorm2d(joint_ch, affine=cfg.norm_affine),
             nn.LeakyReLU(0.2, True),
             nn.Conv2d(joint_ch, 1, 3, padding=1),
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
+import torch
 from torch import Tensor, nn
 
 from .backbone import ReIDBackbone
@@ -34,16 +35,18 @@ class FrozenTeacher(nn.Module):
     """FE_T: a frozen, always-eval copy of a backbone's former encoder.
 
     Args:
-        backbone: a trained IR backbone; its ``.former`` is deep-copied.
+        backbone: a trained IR backbone; it is deep-copied, and its
+            ``.former`` is FE_T (the rest serves :meth:`logits` only).
     """
 
     def __init__(self, backbone: ReIDBackbone) -> None:
         super().__init__()
-        former = copy.deepcopy(backbone.former)
-        former.requires_grad_(False)
-        former.eval()
+        net = copy.deepcopy(backbone)
+        net.requires_grad_(False)
+        net.eval()
         # object.__setattr__ bypasses nn.Module registration: no parameters(), no state_dict()
-        object.__setattr__(self, "_former", former)
+        object.__setattr__(self, "_net", net)
+        object.__setattr__(self, "_former", net.former)
         self.fmap_channels = backbone.fmap_channels
         self.depth = backbone.depth
         super().train(False)
@@ -59,10 +62,18 @@ class FrozenTeacher(nn.Module):
 
     def _apply(self, fn: Callable, recurse: bool = True) -> "FrozenTeacher":
         # .to(device) / .half() / .cpu() reach the hidden module too
-        self._former._apply(fn)
+        self._net._apply(fn)
         return super()._apply(fn, recurse)
 
     def forward(self, x: Tensor) -> Tensor:
         """f_map,T = FE_T(x) for ImageNet-normalised IR images ``x``."""
-        self._former.eval()
+        self._net.eval()
         return self._former(x)
+
+    @torch.no_grad()
+    def logits(self, x: Tensor) -> Tensor:
+        """The whole teacher's identity logits for ``x``: not used by training, only by
+        the probes that ask whether an image carries an identity the teacher knows
+        (:mod:`tsgan_lib.train.probes`: the teacher classifies X_I' as X_R's person?)."""
+        self._net.eval()
+        return self._net(x)["logits"]

@@ -43,19 +43,20 @@ RECORDED = ("R1", "R10", "R20", "mAP", "mINP")  # what collect keeps of each run
 CONFIDENCE = 0.95
 
 
-def row_config(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None):
-    """The configuration of one (row, seed) run of the ablation."""
-    return resolve_config(f"synthetic_{variant}", {"run.seed": seed, "run.dir": str(runs_dir / f"{variant}_s{seed}"),
+def row_config(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, folder: str | None = None):
+    """The configuration of one (row, seed) run of the ablation, in ``<runs_dir>/<folder or variant>_s<seed>``."""
+    return resolve_config(f"synthetic_{variant}", {"run.seed": seed,
+                                                    "run.dir": str(runs_dir / f"{folder or variant}_s{seed}"),
                                                     "teacher.path": str(runs_dir / f"teacher_s{seed}.pt"),
                                                     "run.progress": False, **(overrides or {})})
 
 
-def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None) -> dict:
+def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, folder: str | None = None) -> dict:
     """Train and evaluate one (row, seed), or read its results when it is finished."""
-    run_dir = runs_dir / f"{variant}_s{seed}"
+    run_dir = runs_dir / f"{folder or variant}_s{seed}"
     if (run_dir / "results.json").is_file():
         return load_results(run_dir)
-    _, results = run(row_config(variant, seed, runs_dir, overrides))
+    _, results = run(row_config(variant, seed, runs_dir, overrides, folder))
     return results
 
 
@@ -76,6 +77,16 @@ def collect(results: dict[tuple[str, int], dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paired_stats(d: np.ndarray, confidence: float = CONFIDENCE) -> dict:
+    """Paired differences (one per seed): their mean, std, a ``confidence``
+    interval of the mean (Student's t, n-1 degrees of freedom) and how many are > 0."""
+    n, mean = len(d), float(np.mean(d))
+    std = float(np.std(d, ddof=1)) if n > 1 else float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
+    return {"seeds": n, "delta_mean": mean, "delta_std": std, "ci_low": mean - half, "ci_high": mean + half,
+            "ahead": int((np.asarray(d) > 0).sum())}
+
+
 def paired_deltas(df: pd.DataFrame, metric: str = "all_single.R1", confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Each TS-GAN row minus the backbone trained with the same seed: mean, std
     over seeds, a ``confidence`` interval of the mean (Student's t, n-1 degrees
@@ -87,12 +98,7 @@ def paired_deltas(df: pd.DataFrame, metric: str = "all_single.R1", confidence: f
         seeds = own.index.intersection(base.index)
         if len(seeds) == 0:
             continue
-        d = (own[seeds] - base[seeds]).to_numpy(float)
-        n, mean = len(d), float(d.mean())
-        std = float(d.std(ddof=1)) if n > 1 else float("nan")
-        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
-        rows.append({"variant": variant, "seeds": n, "delta_mean": mean, "delta_std": std, "ci_low": mean - half,
-                     "ci_high": mean + half, "ahead": int((d > 0).sum())})
+        rows.append({"variant": variant, **paired_stats((own[seeds] - base[seeds]).to_numpy(float), confidence)})
     return pd.DataFrame(rows, columns=["variant", "seeds", "delta_mean", "delta_std", "ci_low", "ci_high", "ahead"])
 
 

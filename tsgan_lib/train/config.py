@@ -73,6 +73,7 @@ class RunConfig:
     max_nonfinite: int = 20    # stop after this many steps in a row whose losses or gradients are not finite
     resume: bool = True        # continue from the run folder's checkpoint when there is one
     progress: bool = True      # tqdm progress bars
+    probes_per_epoch: int = 2  # mechanism probes per epoch (gradient shares, X_I' identity, D_I; train/probes.py); 0 = off
 
 
 @dataclass
@@ -299,7 +300,7 @@ def validate(cfg: TrainConfig) -> None:
             raise bad(f"{name}.milestones", list(sched.milestones),
                       f"epochs in 1..{sched.epochs - 1} ({name}.epochs={sched.epochs}): a decay at {late} "
                       "would never happen")
-    for name in ("data.workers", "run.threads", "run.checkpoint_every"):
+    for name in ("data.workers", "run.threads", "run.checkpoint_every", "run.probes_per_epoch", "gan.pool_size"):
         value = flat[name]
         if value < 0:
             raise bad(name, value, "a non-negative integer")
@@ -319,7 +320,8 @@ def validate(cfg: TrainConfig) -> None:
 # ---- run folders --------------------------------------------------------------------------------
 # Settings that do not change what is trained: they may differ when a run resumes.
 RUNTIME_SETTINGS = ("run.dir", "run.device", "run.amp", "run.channels_last", "run.threads", "run.log_every",
-                    "run.checkpoint_every", "run.max_nonfinite", "run.resume", "run.progress", "data.workers",
+                    "run.checkpoint_every", "run.max_nonfinite", "run.resume", "run.progress", "run.probes_per_epoch",
+                    "data.workers",
                     "data.verify", "data.pipeline", "data.resident", "schedule.epochs", "teacher.path", "eval.", "preset")
 
 

@@ -232,7 +232,9 @@ class FitLoop:
                      f"{self.state.epoch + 1}, step {self.state.step_in_epoch} of {len(self.batches)})")
 
     # ---- logging ----------------------------------------------------------------------------------
-    def _write(self, record: dict) -> None:
+    def write(self, record: dict) -> None:
+        """Append one record (a JSON line) to the metrics log (rank 0); callbacks
+        log their own kinds of line with it (the trainer's probes)."""
         if self.metrics_path is not None and self.dist.main:
             with open(self.metrics_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -278,7 +280,7 @@ class FitLoop:
         for k, s in zip(names, sums):
             self.state.epoch_sums[k] = self.state.epoch_sums.get(k, 0.0) + s
         self.state.epoch_count += self._window_n - skipped
-        self._write(rec)
+        self.write(rec)
         self._window, self._bad, self._window_n, self._window_rows = {}, {}, 0, []
         self._skipped_window = torch.zeros((), device=self.device)
         if consecutive >= self.max_nonfinite:
@@ -359,7 +361,7 @@ class FitLoop:
                 record = {"kind": "epoch", "epoch": epoch, "global_step": self.state.global_step, "lr": lr,
                           "steps": steps, "seconds": self.state.epoch_seconds,
                           "img_per_s": steps * self.images_per_step / max(self.state.epoch_seconds, 1e-9), **means}
-                self._write(record)
+                self.write(record)
                 self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
                 self.state.epoch_sums, self.state.epoch_count, self.state.epoch_seconds = {}, 0, 0.0
                 self.save_checkpoint()

@@ -6,8 +6,10 @@ factor 0.3", after a linear warm-up: "The initial learning rate R_start is used
 for the first E_warmup epochs and will be linearly increasing from
 R_start / E_warmup to R_start. We set ... E_warmup as 10."
 
-The same schedule type serves the student (O_B, the paper's numbers) and the
-IR teacher's pretraining (the strong baseline's, which decays by 0.1).
+The paper's warm-up starts at R_start / E_warmup, so its first factor follows
+from E_warmup (``warmup_start=None``). The same schedule type serves the
+student (O_B, the paper's numbers) and the IR teacher's pretraining (the strong
+baseline's configs: warm-up from 0.01, decays by 0.1).
 """
 
 from __future__ import annotations
@@ -23,12 +25,19 @@ class ScheduleConfig:
 
     epochs: int = 120                       # training epochs
     warmup_epochs: int = 10                 # E_warmup: linear warm-up length
-    warmup_start: float = 0.1               # the warm-up starts at lr x this (R_start / E_warmup with E_warmup = 10)
+    warmup_start: float | None = None       # the warm-up's first factor; None = 1 / E_warmup (R_start / E_warmup)
     milestones: tuple[int, ...] = (40, 70)  # epochs at which the lr is multiplied by gamma
     gamma: float = 0.3                      # the paper's decay factor (the strong baseline's is 0.1)
 
     def __post_init__(self) -> None:
         self.milestones = tuple(int(m) for m in self.milestones)
+
+    @property
+    def warmup_first(self) -> float:
+        """The lr factor of the first warm-up epoch: ``warmup_start``, or the paper's 1 / E_warmup."""
+        if self.warmup_start is not None:
+            return self.warmup_start
+        return 1.0 / self.warmup_epochs if self.warmup_epochs > 0 else 1.0
 
 
 def lr_factor(epoch: int, warmup_epochs: int, warmup_start: float, milestones, gamma: float) -> float:
@@ -42,5 +51,5 @@ def lr_factor(epoch: int, warmup_epochs: int, warmup_start: float, milestones, g
 def build_scheduler(optimizer: torch.optim.Optimizer, schedule: ScheduleConfig) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` stepping :func:`lr_factor` once per epoch."""
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda e: lr_factor(e, schedule.warmup_epochs, schedule.warmup_start, schedule.milestones,
+        optimizer, lambda e: lr_factor(e, schedule.warmup_epochs, schedule.warmup_first, schedule.milestones,
                                        schedule.gamma))

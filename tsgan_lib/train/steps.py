@@ -5,10 +5,11 @@ Paper Section III.D. Per mini-batch (X_R, X_I, labels):
 1. :func:`generator_step` -- X_I' = G_I(X_R); L_G (Eq. 7) = both directions'
    adversarial terms (Eq. 1) + ω L_cyc (Eq. 6); D_I, D_R frozen; O_G steps.
 2. :func:`backbone_step` -- the student sees X_R, X_I and the detached X_I';
-   L_Backbone = L_ReID (Eq. 8: ID 9-10, triplet 11, GAN 12) + L_TS (Eq. 16);
-   D_I frozen, FE_T frozen; O_B steps.
+   L_Backbone = L_ReID (Eq. 8: ID 9-10, triplet 11, GAN 12) + L_TS (Eq. 16),
+   the terms of :func:`backbone_terms`; D_I frozen, FE_T frozen; O_B steps.
 3. :func:`discriminator_step` -- L_D (Eq. 2-5) for D_I and the same form for
-   D_R; fakes and feature maps detached; O_D steps.
+   D_R; fakes and feature maps detached, mixed with a history of earlier ones
+   (:func:`make_pools`, CycleGAN's pool); O_D steps.
 
 Each returns a :class:`StepTerms`: a dict of named, weighted loss terms
 (floats; their sum is that step's loss) whose ``.cache`` carries the detached
@@ -46,6 +47,8 @@ from tsgan_lib.losses import (GANLossConfig, ReIDLossConfig, TSLossConfig, backb
                               ts_fake_ir_loss, ts_loss, ts_real_ir_loss)
 from tsgan_lib.models import CycleGAN, FrozenTeacher, ReIDBackbone, discriminate_ir, gan_to_reid, reid_to_gan
 
+from .pool import SamplePool
+
 TABLE2_VARIANTS = ("backbone", "od_single_ts", "od_all_ts", "jd_all_ts")
 
 
@@ -55,10 +58,9 @@ class TSGANConfig:
 
     use_gan: bool = True          # G_I / G_R / D_I / D_R and X_I'; False = Table II "Backbone"
     joint_disc: bool = True       # D_I over (image, f_map) pairs (JD) or images only (OD)
-    fake_ir_in_reid: bool = True  # ID + triplet losses also on X_I' (docs/interpretations.md, 7)
-    reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)  # λ1, λ2, λ3, m, ε
-    ts: TSLossConfig = field(default_factory=TSLossConfig)        # α_c, α_s, which TS terms
-    gan: GANLossConfig = field(default_factory=GANLossConfig)     # vanilla / lsgan, ω
+    reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)  # λ1, λ2, λ3, m, ε, whether X_I' is in ID/triplet
+    ts: TSLossConfig = field(default_factory=TSLossConfig)        # α_c, α_s, which TS terms, their reduction
+    gan: GANLossConfig = field(default_factory=GANLossConfig)     # vanilla / lsgan, ω, D_I's fake set, the pool
 
 
 def table2_config(variant: str) -> TSGANConfig:
@@ -172,8 +174,9 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
         adv_ir = generator_adversarial_loss(discriminate_ir(gan.disc_ir, x_ir_fake, fmap_t_fake), cfg.gan.mode)
         adv_rgb = generator_adversarial_loss(gan.disc_rgb(x_rgb_fake), cfg.gan.mode)
         terms = generator_loss(adv_ir, cycle_loss(x_rgb_g, x_rgb_rec, x_ir_g, x_ir_rec), adv_rgb, cfg.gan.omega)
-        if cfg.gan.identity > 0:
-            terms["g_idt"] = cfg.gan.identity * identity_loss(x_rgb_g, gan.gen_rgb(x_rgb_g), x_ir_g, gan.gen_ir(x_ir_g))
+        if cfg.gan.identity > 0:  # CycleGAN's λ_idt, scaled by ω as CycleGAN scales it
+            terms["g_idt"] = cfg.gan.identity * cfg.gan.omega * identity_loss(x_rgb_g, gan.gen_rgb(x_rgb_g), x_ir_g,
+                                                                                gan.gen_ir(x_ir_g))
         loss = sum_terms(terms)
     _optimise(loss, opt_g, scaler)
     cache = {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()}
@@ -182,87 +185,106 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
     return StepTerms(_values(terms, as_float), cache)
 
 
+def backbone_terms(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Tensor, cfg: TSGANConfig,
+                   cache: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """L_ReID + L_TS (Eq. 8, 16) as named weighted terms, with the graph to the student.
+
+    The student runs once on [X_R; X_I; X_I'] (one BN batch); the ID and
+    triplet terms see X_R and X_I, and X_I' too with ``cfg.reid.on_fake_ir``
+    (X_I'[i] then carries X_R[i]'s identity). ``cache`` (updated in place)
+    gives ``x_ir_fake`` (else G_I(X_R) is computed without grad) and
+    ``fmap_t_ir_fake``. Returns ``(terms, out)``: ``out`` holds the student's
+    concatenated map ``fmap`` and ``logits``, the per-input maps ``fmap_s_*``
+    and the teacher's ``fmap_t_*`` targets. Call it inside :func:`frozen` (D_I)
+    and the run's autocast; :func:`backbone_step` and the probes
+    (:mod:`tsgan_lib.train.probes`) share it.
+    """
+    student, teacher, gan = models.student, models.teacher, models.cyclegan
+    b = x_rgb.shape[0]
+    if cfg.use_gan and "x_ir_fake" not in cache:
+        with torch.no_grad():
+            cache["x_ir_fake"] = gan.gen_ir(reid_to_gan(x_rgb)).detach()
+    x_ir_fake_reid = gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)) if cfg.use_gan else None
+
+    parts = [x_rgb, x_ir] + ([x_ir_fake_reid] if cfg.use_gan else [])
+    out = dict(student(torch.cat(parts)))
+    fmaps = out["fmap"].split(b)
+    out["fmap_s_rgb"], out["fmap_s_ir"] = fmaps[0], fmaps[1]
+    out["fmap_s_ir_fake"] = fmaps[2] if cfg.use_gan else None
+    n_reid = 3 if (cfg.use_gan and cfg.reid.on_fake_ir) else 2
+    y = labels.repeat(n_reid)
+    loss_id = id_loss(out["logits"][: n_reid * b], y, cfg.reid.label_smoothing)
+    loss_tri = triplet_loss(out["feat"][: n_reid * b], y, cfg.reid.margin)
+
+    loss_gan = None
+    if cfg.use_gan and cfg.joint_disc:  # Eq. (12): the student's maps in M should look real to D_I
+        x_m, f_m = fake_set_m(reid_to_gan(x_ir), cache["x_ir_fake"].to(x_rgb.dtype), out["fmap_s_ir"],
+                              out["fmap_s_ir_fake"])
+        loss_gan = backbone_gan_loss(gan.disc_ir(x_m, f_m), cfg.gan.mode)
+    terms = reid_loss(loss_id, loss_tri, loss_gan, cfg.reid)
+
+    # Eq. (13)-(16): teacher maps are targets, computed without a graph
+    out["fmap_t_ir"] = out["fmap_t_ir_fake"] = None
+    with torch.no_grad():
+        if cfg.ts.use_same_domain or (cfg.use_gan and cfg.joint_disc):
+            out["fmap_t_ir"] = teacher(x_ir)
+        if cfg.use_gan and (cfg.ts.use_same_domain or cfg.ts.use_cross_domain):
+            if cache.get("fmap_t_ir_fake") is None:
+                cache["fmap_t_ir_fake"] = teacher(x_ir_fake_reid)
+            out["fmap_t_ir_fake"] = cache["fmap_t_ir_fake"]
+    red = cfg.ts.reduction
+    cd = (ts_cross_domain_loss(out["fmap_t_ir_fake"], out["fmap_s_rgb"], red)
+          if cfg.use_gan and cfg.ts.use_cross_domain else None)
+    real = ts_real_ir_loss(out["fmap_t_ir"], out["fmap_s_ir"], red) if cfg.ts.use_same_domain else None
+    fake = (ts_fake_ir_loss(out["fmap_t_ir_fake"], out["fmap_s_ir_fake"], red)
+            if cfg.use_gan and cfg.ts.use_same_domain else None)
+    terms.update(ts_loss(cd, real, fake, cfg.ts))
+    return terms, out
+
+
 def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor, labels: Tensor,
                   cfg: TSGANConfig, *, cache: Mapping[str, Tensor] | None = None,
                   amp_dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None,
                   as_float: bool = True) -> StepTerms:
     """Algorithm 1, lines 3-4: update the student with L_ReID + L_TS (Eq. 8, 16).
 
-    ``labels`` (B,): the identity of each (X_R[i], X_I[i]) pair; X_I'[i]
-    carries X_R[i]'s identity. The student runs once on the concatenation
-    [X_R; X_I; X_I'] (one BN batch); ID and triplet losses use all of it.
-    ``cache["x_ir_fake"]`` (from :func:`generator_step`) is reused, else
-    G_I(X_R) is recomputed without grad. Cache out: the detached student maps
-    ``fmap_s_ir``, ``fmap_s_ir_fake`` and teacher map ``fmap_t_ir`` for D_I.
+    ``labels`` (B,): the identity of each (X_R[i], X_I[i]) pair. The terms are
+    :func:`backbone_terms`'; D_I and FE_T are frozen. ``cache["x_ir_fake"]``
+    (from :func:`generator_step`) is reused. Cache out: the detached student
+    maps ``fmap_s_ir``, ``fmap_s_ir_fake`` and teacher map ``fmap_t_ir`` for D_I.
     """
     _check(models, cfg)
     cache = dict(cache or {})
-    student, teacher, gan = models.student, models.teacher, models.cyclegan
-    b = x_rgb.shape[0]
-    if cfg.use_gan and "x_ir_fake" not in cache:
-        with torch.no_grad(), _autocast(x_rgb, amp_dtype):
-            cache["x_ir_fake"] = gan.gen_ir(reid_to_gan(x_rgb)).detach()
-    x_ir_fake_reid = gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)) if cfg.use_gan else None
-
     opt_b.zero_grad(set_to_none=True)
-    disc_ir = gan.disc_ir if cfg.use_gan else None
-    with frozen(disc_ir), _autocast(x_rgb, amp_dtype):
-        parts = [x_rgb, x_ir] + ([x_ir_fake_reid] if cfg.use_gan else [])
-        out = student(torch.cat(parts))
-        fmaps = out["fmap"].split(b)
-        fmap_s_rgb, fmap_s_ir = fmaps[0], fmaps[1]
-        fmap_s_ir_fake = fmaps[2] if cfg.use_gan else None
-        n_reid = 3 if (cfg.use_gan and cfg.fake_ir_in_reid) else 2
-        y = labels.repeat(n_reid)
-        loss_id = id_loss(out["logits"][: n_reid * b], y, cfg.reid.label_smoothing)
-        loss_tri = triplet_loss(out["feat"][: n_reid * b], y, cfg.reid.margin)
-
-        loss_gan = None
-        if cfg.use_gan and cfg.joint_disc:  # Eq. (12): the student's maps in M should look real to D_I
-            x_m, f_m = fake_set_m(reid_to_gan(x_ir), cache["x_ir_fake"].to(x_rgb.dtype), fmap_s_ir, fmap_s_ir_fake)
-            loss_gan = backbone_gan_loss(disc_ir(x_m, f_m), cfg.gan.mode)
-        terms = reid_loss(loss_id, loss_tri, loss_gan, cfg.reid)
-
-        # Eq. (13)-(16): teacher maps are targets, computed without a graph
-        fmap_t_ir = fmap_t_ir_fake = None
-        with torch.no_grad():
-            if cfg.ts.use_same_domain or (cfg.use_gan and cfg.joint_disc):
-                fmap_t_ir = teacher(x_ir)
-            if cfg.use_gan and (cfg.ts.use_same_domain or cfg.ts.use_cross_domain):
-                fmap_t_ir_fake = cache.get("fmap_t_ir_fake")
-                if fmap_t_ir_fake is None:
-                    fmap_t_ir_fake = teacher(x_ir_fake_reid)
-        cd = ts_cross_domain_loss(fmap_t_ir_fake, fmap_s_rgb) if cfg.use_gan and cfg.ts.use_cross_domain else None
-        real = ts_real_ir_loss(fmap_t_ir, fmap_s_ir) if cfg.ts.use_same_domain else None
-        fake = ts_fake_ir_loss(fmap_t_ir_fake, fmap_s_ir_fake) if cfg.use_gan and cfg.ts.use_same_domain else None
-        terms.update(ts_loss(cd, real, fake, cfg.ts))
+    with frozen(models.cyclegan.disc_ir if cfg.use_gan else None), _autocast(x_rgb, amp_dtype):
+        terms, out = backbone_terms(models, x_rgb, x_ir, labels, cfg, cache)
         loss = sum_terms(terms)
     _optimise(loss, opt_b, scaler)
-
-    cache["fmap_s_ir"] = fmap_s_ir.detach()
-    if fmap_s_ir_fake is not None:
-        cache["fmap_s_ir_fake"] = fmap_s_ir_fake.detach()
-    if fmap_t_ir is not None:
-        cache["fmap_t_ir"] = fmap_t_ir.detach()
+    for name in ("fmap_s_ir", "fmap_s_ir_fake", "fmap_t_ir"):
+        if out[name] is not None:
+            cache[name] = out[name].detach()
     return StepTerms(_values(terms, as_float), cache)
 
 
 def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb: Tensor, x_ir: Tensor,
                        cfg: TSGANConfig, *, cache: Mapping[str, Tensor] | None = None,
-                       amp_dtype: torch.dtype | None = None,
+                       pools: Mapping[str, SamplePool] | None = None, amp_dtype: torch.dtype | None = None,
                        scaler: torch.amp.GradScaler | None = None, as_float: bool = True) -> StepTerms:
     """Algorithm 1, lines 5-7: update D_I (Eq. 2-5) and D_R.
 
     Joint D_I: real = (X_I, FE_T(X_I)), fake = the set M of Eq. (5) with the
-    student's maps. Ordinary D_I: real = X_I, fake = X_I'. D_R: real = X_R,
-    fake = G_R(X_I). Everything D sees is detached. Missing cache entries are
-    recomputed without grad (student maps in eval mode, so its BN statistics
-    are not updated twice).
+    student's maps, and with ``cfg.gan.fake_set="paper+teacher_fake"`` also
+    (X_I', FE_T(X_I')). Ordinary D_I: real = X_I, fake = X_I'. D_R: real =
+    X_R, fake = G_R(X_I). Everything D sees is detached; ``pools``
+    (:func:`make_pools`: ``"d_ir"``, ``"d_rgb"``) mix the fakes with earlier
+    ones as CycleGAN does. Missing cache entries are recomputed without grad
+    (student maps in eval mode, so its BN statistics are not updated twice).
     """
     _check(models, cfg)
     if not cfg.use_gan:
         raise ValueError("discriminator_step needs cfg.use_gan=True")
     cache = dict(cache or {})
+    pools = pools or {}
     gan, teacher, student = models.cyclegan, models.teacher, models.student
     x_rgb_g, x_ir_g = reid_to_gan(x_rgb), reid_to_gan(x_ir)
     with torch.no_grad(), _autocast(x_rgb, amp_dtype):
@@ -279,6 +301,8 @@ def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb:
                 cache["fmap_s_ir"] = student.former(x_ir)
                 cache["fmap_s_ir_fake"] = student.former(gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)))
                 student.train(was_training)
+            if cfg.gan.fake_set == "paper+teacher_fake" and "fmap_t_ir_fake" not in cache:
+                cache["fmap_t_ir_fake"] = teacher(gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)))
     x_ir_fake = cache["x_ir_fake"].detach().to(x_rgb.dtype)
     x_rgb_fake = cache["x_rgb_fake"].detach().to(x_rgb.dtype)
 
@@ -286,34 +310,60 @@ def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb:
     with _autocast(x_rgb, amp_dtype):
         if cfg.joint_disc:
             logits_real = gan.disc_ir(x_ir_g, cache["fmap_t_ir"].detach())
-            x_m, f_m = fake_set_m(x_ir_g, x_ir_fake, cache["fmap_s_ir"].detach(), cache["fmap_s_ir_fake"].detach())
+            x_m, f_m = discriminator_fakes(x_ir_g, x_ir_fake, cache, cfg)
+            if "d_ir" in pools:
+                x_m, f_m = pools["d_ir"].query(x_m, f_m)
             logits_fake = gan.disc_ir(x_m, f_m)
         else:
-            logits_real, logits_fake = gan.disc_ir(x_ir_g), gan.disc_ir(x_ir_fake)
+            fakes = pools["d_ir"].query(x_ir_fake)[0] if "d_ir" in pools else x_ir_fake
+            logits_real, logits_fake = gan.disc_ir(x_ir_g), gan.disc_ir(fakes)
         terms = discriminator_loss(logits_real, logits_fake, cfg.gan.mode, prefix="d_ir")
-        terms.update(discriminator_loss(gan.disc_rgb(x_rgb_g), gan.disc_rgb(x_rgb_fake), cfg.gan.mode, prefix="d_rgb"))
+        rgb_fakes = pools["d_rgb"].query(x_rgb_fake)[0] if "d_rgb" in pools else x_rgb_fake
+        terms.update(discriminator_loss(gan.disc_rgb(x_rgb_g), gan.disc_rgb(rgb_fakes), cfg.gan.mode, prefix="d_rgb"))
         loss = sum_terms(terms)
     _optimise(loss, opt_d, scaler)
     return StepTerms(_values(terms, as_float), cache)
 
 
+def discriminator_fakes(x_ir: Tensor, x_ir_fake: Tensor, cache: Mapping[str, Tensor],
+                        cfg: TSGANConfig) -> tuple[Tensor, Tensor]:
+    """The joint D_I's fake pairs: M of Eq. (5) (:func:`~tsgan_lib.losses.gan.fake_set_m`),
+    then, with ``fake_set="paper+teacher_fake"``, the generator's own pairs
+    (X_I', FE_T(X_I')) (not the paper's; docs/interpretations.md, 1). Images in [-1, 1]."""
+    x_m, f_m = fake_set_m(x_ir, x_ir_fake, cache["fmap_s_ir"].detach(), cache["fmap_s_ir_fake"].detach())
+    if cfg.gan.fake_set == "paper+teacher_fake":
+        x_m = torch.cat([x_m, x_ir_fake])
+        f_m = torch.cat([f_m, cache["fmap_t_ir_fake"].detach().to(f_m.dtype)])
+    return x_m, f_m
+
+
+def make_pools(cfg: TSGANConfig, seed: int = 0) -> dict[str, SamplePool]:
+    """The discriminators' histories of generated samples (``cfg.gan.pool_size``;
+    none without the GAN or with size 0): ``{"d_ir", "d_rgb"}``."""
+    if not cfg.use_gan or cfg.gan.pool_size == 0:
+        return {}
+    return {"d_ir": SamplePool(cfg.gan.pool_size, seed), "d_rgb": SamplePool(cfg.gan.pool_size, seed + 1)}
+
+
 def train_step(models: TSGANModels, opt_g: torch.optim.Optimizer | None, opt_b: torch.optim.Optimizer,
                opt_d: torch.optim.Optimizer | None, x_rgb: Tensor, x_ir: Tensor, labels: Tensor, cfg: TSGANConfig,
-               *, amp_dtype: torch.dtype | None = None,
+               *, pools: Mapping[str, SamplePool] | None = None, amp_dtype: torch.dtype | None = None,
                scalers: Mapping[str, torch.amp.GradScaler] | None = None,
-               as_float: bool = True) -> dict[str, float]:
+               as_float: bool = True) -> StepTerms:
     """One full step of Algorithm 1 (G, then backbone, then D); returns all
-    terms in one flat dict. ``scalers``: optional ``{"g", "b", "d"}`` GradScalers.
-    ``as_float=False``: values are detached device tensors (no host sync)."""
+    terms in one flat dict (``.cache``: the step's detached tensors, which the
+    probes reuse). ``pools``: :func:`make_pools`. ``scalers``: optional
+    ``{"g", "b", "d"}`` GradScalers. ``as_float=False``: values are detached
+    device tensors (no host sync)."""
     scalers = scalers or {}
     kw = {"amp_dtype": amp_dtype, "as_float": as_float}
     if not cfg.use_gan:
-        return dict(backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, scaler=scalers.get("b"), **kw))
+        return backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, scaler=scalers.get("b"), **kw)
     g = generator_step(models, opt_g, x_rgb, x_ir, cfg, scaler=scalers.get("g"), **kw)
     b = backbone_step(models, opt_b, x_rgb, x_ir, labels, cfg, cache=g.cache, scaler=scalers.get("b"), **kw)
-    d = discriminator_step(models, opt_d, x_rgb, x_ir, cfg, cache={**g.cache, **b.cache}, scaler=scalers.get("d"),
-                           **kw)
-    return {**g, **b, **d}
+    d = discriminator_step(models, opt_d, x_rgb, x_ir, cfg, cache={**g.cache, **b.cache}, pools=pools,
+                           scaler=scalers.get("d"), **kw)
+    return StepTerms({**g, **b, **d}, d.cache)
 
 
 @dataclass
@@ -351,12 +401,14 @@ def run_steps(models: TSGANModels, optimizers: Mapping[str, torch.optim.Optimize
     models.student.train()
     if models.cyclegan is not None:
         models.cyclegan.train()
+    pools = make_pools(cfg)
     history: list[dict[str, float]] = []
     while len(history) < max_steps:
         n_before = len(history)
         for x_rgb, x_ir, labels, *_ in batches:
             terms = train_step(models, optimizers.get("g"), optimizers["b"], optimizers.get("d"),
-                               x_rgb.to(device), x_ir.to(device), labels.to(device), cfg, amp_dtype=amp_dtype)
+                               x_rgb.to(device), x_ir.to(device), labels.to(device), cfg, pools=pools,
+                               amp_dtype=amp_dtype)
             history.append({"step": len(history), **terms})
             if on_step is not None:
                 on_step(len(history) - 1, history[-1])

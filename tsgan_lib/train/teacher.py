@@ -57,7 +57,7 @@ class TeacherConfig:
     path: str | None = None  # a teacher file shared by runs: used when its record fits, written when absent
     lr: float = OptimConfig.lr_backbone              # Adam base rate: the strong baseline's, as the student's O_B
     weight_decay: float = OptimConfig.weight_decay   # on weights and biases alike
-    schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(gamma=0.1))  # [34] decays by 0.1
+    schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(gamma=0.1, warmup_start=0.01))  # [34]
     loss: ReIDLossConfig = field(default_factory=lambda: ReIDLossConfig(lambda_id=1.0))  # [34]: ID + triplet, 1:1
 
     def recipe(self) -> dict:

@@ -39,7 +39,8 @@ from .distributed import Dist, unwrap, wrap
 from .guard import NonFiniteGuard
 from .loop import FitLoop, describe_changes
 from .schedule import build_scheduler
-from .steps import TSGANModels, make_optimizers, train_step
+from .probes import describe_probe, mechanism_probe, probe_steps, summarise_probes
+from .steps import TSGANModels, make_optimizers, make_pools, train_step
 from .teacher import TEACHER_CHECKPOINT_FILE, TEACHER_FILE, obtain_teacher
 
 CHECKPOINT_FILE, METRICS_FILE, CONFIG_FILE = "checkpoint.pt", "metrics.jsonl", "config.json"
@@ -67,6 +68,7 @@ class RunInfo:
     resumed_from_step: int | None
     peak_memory_mb: float         # CUDA: max allocated; CPU: peak resident set size of the process
     images_per_second: float
+    mechanism: dict = field(default_factory=dict)  # the probes' means (train/probes.py: grad_share, fake_ir, d_ir_acc)
 
 
 AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -191,21 +193,30 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
             seed_everything(cfg.run.seed * 1000 + env.dist.rank)   # each rank its own augmentations
         batches = train_batches(cfg.data, dataset, seed=cfg.run.seed, device=env.device, dist=env.dist)
         nets, s_cfg = env.replicate(models), step_config(cfg)
+        pools = _Group(make_pools(s_cfg, seed=cfg.run.seed * 1000 + env.dist.rank))  # D's history of fakes
+        last: dict = {}
 
         def algorithm_1(batch) -> dict[str, torch.Tensor]:
             """One step: G (Eq. 7), then the backbone (Eq. 8 + 16), then D (Eq. 2-5), each with its optimiser."""
             x_rgb, x_ir, labels = env.to_device(batch)
-            return train_step(nets, optimizers.get("g"), optimizers["b"], optimizers.get("d"), x_rgb, x_ir, labels,
-                              s_cfg, amp_dtype=env.amp_dtype, scalers=guard.scalers, as_float=False)
+            terms = train_step(nets, optimizers.get("g"), optimizers["b"], optimizers.get("d"), x_rgb, x_ir, labels,
+                               s_cfg, pools=pools, amp_dtype=env.amp_dtype, scalers=guard.scalers, as_float=False)
+            last.update(batch=(x_rgb, x_ir, labels), cache=terms.cache)
+            return terms
 
         loop = _fit_loop(cfg, env, algorithm_1, batches, guard, lambda: optimizers["b"].param_groups[0]["lr"], log)
         loop.register(student=models.student, optimizers=optimizers, scheduler=scheduler, teacher_phase=teacher)
         if models.cyclegan is not None:
             loop.register(cyclegan=models.cyclegan)
+        if pools:
+            loop.register(pools=pools)
         loop.add_callback("epoch_start", lambda _: [m.train() for m in (models.student, models.cyclegan) if m])
         loop.add_callback("epoch_end", lambda _, means: scheduler.step())
         loop.add_callback("epoch_end", lambda lp, means: log(f"epoch {lp.state.epoch + 1}/{cfg.schedule.epochs}: "
                                                              + ", ".join(f"{k} {v:.3f}" for k, v in means.items())))
+        if env.dist.main and cfg.run.probes_per_epoch > 0:
+            loop.add_callback("step_end", _prober(models, s_cfg, env, last, len(batches), cfg.run.probes_per_epoch,
+                                                  log))
         if on_step is not None:
             loop.add_callback("step_end", lambda lp, info: on_step(lp.state.global_step, info))
         state = loop.fit()
@@ -214,10 +225,30 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
                        skipped_steps=state.skipped, train_seconds=state.seconds, teacher_seconds=teacher.seconds,
                        teacher_source=teacher.source, teacher_quality=teacher.quality,
                        resumed_from_step=state.resumed_from, peak_memory_mb=_peak_memory_mb(env.device),
-                       images_per_second=state.global_step * loop.images_per_step / max(state.seconds, 1e-9))
+                       images_per_second=state.global_step * loop.images_per_step / max(state.seconds, 1e-9),
+                       mechanism=summarise_probes(cfg.run_dir / METRICS_FILE) if env.dist.main else {})
         if env.dist.main and state.resumed_from != state.global_step:  # a finished run is left as it was
             _finish(cfg, models, info, log)
     return info
+
+
+def _prober(models: TSGANModels, s_cfg, env: Environment, last: dict, steps_per_epoch: int, per_epoch: int,
+            log: Callable[[str], None]) -> Callable:
+    """A ``step_end`` callback: :func:`~tsgan_lib.train.probes.mechanism_probe` on the
+    step's batch after the chosen steps of each epoch, logged as a "probe" line
+    (the networks unwrapped from DDP: the probe runs on rank 0 alone)."""
+    when = probe_steps(steps_per_epoch, per_epoch)
+
+    def probe(lp: FitLoop, info: dict) -> None:
+        if lp.state.step_in_epoch not in when:
+            return
+        values = mechanism_probe(models, *last["batch"], s_cfg, last["cache"], env.amp_dtype)
+        lp.write({"kind": "probe", "epoch": info["epoch"], "step": lp.state.step_in_epoch,
+                  "global_step": lp.state.global_step, **values})
+        if lp.state.step_in_epoch == steps_per_epoch:
+            log("  probe: " + describe_probe(values))
+
+    return probe
 
 
 @dataclass

@@ -1,0 +1,203 @@
+"""The readings of the paper that decide whether TS-GAN helps, as settings, and the probes that measure them
+(docs/interpretations.md; tsgan_lib/train/probes.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+
+from tsgan_lib.losses import id_loss, identity_loss
+from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
+                              PatchDiscriminator, build_backbone, gan_to_reid, reid_to_gan)
+from tsgan_lib.train import TSGANConfig, TSGANModels, generator_step, train_step
+from tsgan_lib.train.pool import SamplePool
+from tsgan_lib.train.probes import mechanism_probe, probe_steps
+from tsgan_lib.train.steps import backbone_terms, discriminator_fakes, make_pools
+
+B, H, W = 4, 64, 32
+
+
+def _models(joint: bool = True, seed: int = 0) -> tuple[TSGANModels, dict]:
+    torch.manual_seed(seed)
+    student = build_backbone(num_classes=3, depth=18).train()
+    teacher = FrozenTeacher(build_backbone(num_classes=3, depth=18))
+    gan = CycleGAN(student.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=8, n_blocks=1),
+                                                         DiscriminatorConfig(ndf=8), joint_disc=joint))
+    opts = {"g": torch.optim.Adam(gan.generator_parameters(), 1e-3),
+            "b": torch.optim.Adam(student.parameters(), 1e-3),
+            "d": torch.optim.Adam(gan.discriminator_parameters(), 1e-3)}
+    return TSGANModels(student, teacher, gan), opts
+
+
+@pytest.fixture
+def batch():
+    torch.manual_seed(42)
+    return torch.randn(B, 3, H, W), torch.randn(B, 3, H, W), torch.tensor([0, 0, 1, 1])
+
+
+# ---- the PatchGAN as CycleGAN builds it -----------------------------------------------------------
+
+def test_the_patchgan_has_cyclegans_norms_and_parameter_count():
+    # CycleGAN's NLayerDiscriminator(3, 64, 3, InstanceNorm2d): 2,764,737 parameters ("2.765 M" in its log):
+    # convs 3->64, 64->128, 128->256, 256->512 (stride 1), 512->1, each 4x4 with a bias; the norms learn nothing
+    d = PatchDiscriminator(cfg=DiscriminatorConfig())
+    assert sum(p.numel() for p in d.parameters()) == 2_764_737
+    norms = [m for m in d.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert len(norms) == 3 and not any(m.affine for m in norms)
+    # the first reading: affine norms (2 x (128 + 256 + 512) = 1,792 parameters), bias-free convs before them (896)
+    affine = PatchDiscriminator(cfg=DiscriminatorConfig(norm_affine=True))
+    assert sum(p.numel() for p in affine.parameters()) == 2_764_737 - 896 + 1_792
+
+
+# ---- which images the ID and triplet losses see --------------------------------------------------
+
+@pytest.mark.parametrize("on_fake_ir, n_inputs", [(False, 2), (True, 3)])
+def test_the_id_loss_sees_fake_ir_only_when_asked(on_fake_ir, n_inputs, batch):
+    x_rgb, x_ir, y = batch
+    models, _ = _models()
+    cfg = TSGANConfig()
+    cfg.reid.on_fake_ir = on_fake_ir
+    terms, out = backbone_terms(models, x_rgb, x_ir, y, cfg, {})
+    expected = id_loss(out["logits"][: n_inputs * B], y.repeat(n_inputs), cfg.reid.label_smoothing)
+    assert terms["reid_id"].item() == pytest.approx(cfg.reid.lambda_id * expected.item(), rel=1e-6)
+    assert out["fmap"].shape[0] == 3 * B, "the student sees X_I' either way (Eq. 12, 14)"
+
+
+# ---- what D_I is shown --------------------------------------------------------------------------
+
+def test_the_fake_set_is_m_or_m_plus_the_generators_pair(batch):
+    x_rgb, x_ir, y = batch
+    models, opts = _models()
+    cfg = TSGANConfig()
+    step = train_step(models, opts["g"], opts["b"], opts["d"], x_rgb, x_ir, y, cfg)
+    cache = step.cache
+    x_m, f_m = discriminator_fakes(reid_to_gan(x_ir), cache["x_ir_fake"], cache, cfg)
+    assert x_m.shape[0] == f_m.shape[0] == 3 * B
+    cfg.gan.fake_set = "paper+teacher_fake"
+    x_m2, f_m2 = discriminator_fakes(reid_to_gan(x_ir), cache["x_ir_fake"], cache, cfg)
+    assert x_m2.shape[0] == 4 * B
+    torch.testing.assert_close(x_m2[:3 * B], x_m)
+    torch.testing.assert_close(x_m2[3 * B:], cache["x_ir_fake"])            # X_I' ...
+    torch.testing.assert_close(f_m2[3 * B:], cache["fmap_t_ir_fake"])       # ... with the teacher's map
+
+
+def test_the_identity_term_is_cyclegans_lambda_idt_times_omega(batch):
+    x_rgb, x_ir, _ = batch
+    models, opts = _models()
+    cfg = TSGANConfig()
+    cfg.gan.identity = 0.5
+    ref = copy.deepcopy(models.cyclegan)
+    g = generator_step(models, opts["g"], x_rgb, x_ir, cfg)
+    x_rgb_g, x_ir_g = reid_to_gan(x_rgb), reid_to_gan(x_ir)
+    with torch.no_grad():
+        expected = identity_loss(x_rgb_g, ref.gen_rgb(x_rgb_g), x_ir_g, ref.gen_ir(x_ir_g))
+    assert g["g_idt"] == pytest.approx(0.5 * cfg.gan.omega * float(expected), rel=1e-5)
+
+
+# ---- CycleGAN's history of generated samples -----------------------------------------------------
+
+def test_an_empty_pool_shows_the_batch_as_it_is():
+    x = torch.randn(5, 2)
+    (out,) = SamplePool(0).query(x)
+    assert torch.equal(out, x)
+
+
+def test_the_pool_fills_first_then_swaps_about_half_keeping_pairs_whole():
+    pool = SamplePool(4, seed=0)
+    first = torch.arange(4.0).view(4, 1)
+    a, b = pool.query(first, -first)
+    assert torch.equal(a, first) and torch.equal(b, -first) and pool.count == 4
+    swapped = 0
+    for step in range(200):
+        new = torch.full((4, 1), 100.0 + step)
+        a, b = pool.query(new, -new)
+        assert torch.equal(b, -a), "an image and its map leave the pool together"
+        old = a != new
+        swapped += int(old.sum())
+        assert (a[old] < 100.0 + step).all(), "a swapped sample is an older one"
+    assert 0.4 < swapped / 800 < 0.6
+
+
+def test_a_pool_resumes_exactly_from_its_state():
+    pool = SamplePool(3, seed=1)
+    for i in range(4):
+        pool.query(torch.full((2, 1), float(i)))
+    state = copy.deepcopy(pool.state_dict())
+    again = SamplePool(3, seed=99)
+    again.load_state_dict(state)
+    for i in range(4, 8):
+        x = torch.full((2, 1), float(i))
+        assert torch.equal(pool.query(x)[0], again.query(x)[0])
+    with pytest.raises(ValueError, match="cannot be loaded"):
+        SamplePool(5).load_state_dict(state)
+
+
+def test_pools_exist_only_with_a_gan_and_a_size():
+    assert set(make_pools(TSGANConfig())) == {"d_ir", "d_rgb"}
+    cfg = TSGANConfig()
+    cfg.gan.pool_size = 0
+    assert make_pools(cfg) == {}
+    assert make_pools(TSGANConfig(use_gan=False)) == {}
+
+
+# ---- the probes -----------------------------------------------------------------------------------
+
+def test_a_probe_changes_nothing_and_its_shares_add_up(batch):
+    x_rgb, _, y = batch
+    x_ir = gan_to_reid(torch.rand(B, 1, H, W).expand(-1, 3, -1, -1) * 2 - 1)  # grey, as IR images are
+    models, opts = _models()
+    cfg = TSGANConfig()
+    step = train_step(models, opts["g"], opts["b"], opts["d"], x_rgb, x_ir, y, cfg)
+    state = copy.deepcopy({"s": models.student.state_dict(), "g": models.cyclegan.state_dict()})
+    rng = torch.get_rng_state()
+    values = mechanism_probe(models, x_rgb, x_ir, y, cfg, step.cache)
+    after = {"s": models.student.state_dict(), "g": models.cyclegan.state_dict()}
+    for part in state:
+        for k, v in state[part].items():
+            assert torch.equal(v, after[part][k]), k
+    assert torch.equal(rng, torch.get_rng_state())
+    terms = ("reid_id", "reid_tri", "reid_gan", "ts_cd", "ts_real_ir", "ts_fake_ir")
+    for where in ("fmap", "params"):
+        shares = [values[f"grad_share.{where}.{t}"] for t in terms]
+        assert all(0 <= s <= 1 for s in shares) and sum(shares) == pytest.approx(1.0)
+    assert sum(values[f"grad_share.fmap_reid.{i}"] for i in ("rgb", "ir", "ir_fake")) == pytest.approx(1.0)
+    for name in ("fake_ir.teacher_acc", "fake_ir.student_acc", "fake_ir.chroma", "d_ir_acc.real", "d_ir_acc.g_pair"):
+        assert 0 <= values[name] <= 1, name
+    assert values["fake_ir.chroma_real_ir"] < 1e-6, "the real IR images are grey"
+
+
+def test_the_backbone_rows_probe_has_only_gradient_shares(batch):
+    x_rgb, x_ir, y = batch
+    models, _ = _models()
+    values = mechanism_probe(TSGANModels(models.student), x_rgb, x_ir, y, TSGANConfig(use_gan=False))
+    assert {k.rsplit(".", 1)[-1] for k in values if k.startswith("grad_share.fmap.")} == {"reid_id", "reid_tri"}
+    assert not any(k.startswith(("fake_ir", "d_ir_acc")) for k in values)
+
+
+def test_probe_steps_are_spread_over_the_epoch_and_end_it():
+    assert probe_steps(47, 2) == {24, 47}
+    assert probe_steps(3, 5) == {1, 2, 3}
+    assert probe_steps(10, 0) == set()
+
+
+def test_a_run_records_the_mechanism_and_trains_the_same_weights_without_probes(tmp_path):
+    from tinyrun import quiet, tiny
+    from tsgan_lib.files import load_weights
+    from tsgan_lib.train.trainer import train
+
+    with_probes = train(tiny(tmp_path, "probed", schedule__epochs=1, schedule__milestones=[],
+                             schedule__warmup_epochs=0, run__probes_per_epoch=2), log=quiet)
+    info = json.loads((with_probes.run_dir / "train_info.json").read_text())
+    mech = info["mechanism"]["run"]
+    assert any("grad_share" in k for k in mech) and any("fake_ir" in k for k in mech)
+    assert info["mechanism"]["count"] == 2
+    lines = [json.loads(s) for s in (with_probes.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert sum(r["kind"] == "probe" for r in lines) == 2
+    without = train(tiny(tmp_path, "plain", schedule__epochs=1, schedule__milestones=[], schedule__warmup_epochs=0,
+                         run__probes_per_epoch=0), log=quiet)
+    a, b = load_weights(with_probes.run_dir / "backbone.pt"), load_weights(without.run_dir / "backbone.pt")
+    for k, v in a["state_dict"].items():
+        assert torch.equal(v, b["state_dict"][k]), k
