@@ -14,6 +14,7 @@ from .records import IR, RGB, DatasetError, ImageModeWarning, Record
 from .regdb import RegDB, load_regdb
 from .sampler import CrossModalityIdentitySampler
 from .synthetic import make_synthetic_sysu, render_sensors, synthetic_sysu_root
+from .synthetic_llcm import make_synthetic_llcm, synthetic_llcm_root
 from .synthetic_regdb import make_synthetic_regdb, synthetic_regdb_root
 from .sysu import SYSUMM01, load_sysu
 from .tensor_pipeline import (AugmentParams, ImageCache, ImageCacheError, TensorTrainLoader, augment_batch,
@@ -23,7 +24,7 @@ from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pa
 __all__ = [
     "DatasetError", "ImageModeWarning", "Record", "RGB", "IR", "SYSUMM01", "load_sysu", "RegDB", "load_regdb",
     "make_synthetic_sysu", "synthetic_sysu_root", "render_sensors", "make_synthetic_regdb", "synthetic_regdb_root",
-    "LLCM", "load_llcm",
+    "LLCM", "load_llcm", "make_synthetic_llcm", "synthetic_llcm_root",
     "build_transform", "default_pad", "IMAGENET_MEAN", "IMAGENET_STD",
     "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
     "load_dataset", "build_train_loader",
