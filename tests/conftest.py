@@ -1,4 +1,4 @@
-"""Shared fixtures: SYSU-MM01-shaped trees built in temporary folders.
+"""Shared fixtures: SYSU-MM01- and LLCM-shaped trees built in temporary folders.
 
 ``sysu_exact_tree`` reproduces the real test split's structure (per-camera,
 per-id image counts) from ``../shared/sysu_official/sysu_test_structure.json``
@@ -32,6 +32,36 @@ def write_sysu_tree(root: Path, counts: dict[int, dict[int, int]], splits: dict[
     (root / "exp").mkdir(parents=True, exist_ok=True)
     for name, ids in splits.items():
         (root / "exp" / f"{name}_id.txt").write_text(",".join(str(i) for i in ids))
+    return root
+
+
+def write_llcm_tree(root: Path, train: dict[str, dict[int, dict[int, int]]],
+                    test: dict[str, dict[int, dict[int, int]]], test_ids: list[int], content: bytes = b"") -> Path:
+    """Write an LLCM-shaped tree: ``train[mod][label][cam]`` training images
+    (``mod`` "vis" or "nir", listed in ``idx/train_<mod>.txt``),
+    ``test[folder][cam][pid]`` test images (``folder`` "test_vis" or
+    "test_nir"; every camera folder is made), and ``idx/test_id.txt``. Files
+    are named ``<PPPP>_c<CC>_<IIII>.jpg``."""
+    (root / "idx").mkdir(parents=True, exist_ok=True)
+    for mod, per_label in train.items():
+        lines = []
+        for label, per_cam in per_label.items():
+            for cam, n in per_cam.items():
+                for i in range(1, n + 1):
+                    rel = f"{mod}/{label:04d}/{label:04d}_c{cam:02d}_{i:04d}.jpg"
+                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (root / rel).write_bytes(content)
+                    lines.append(f"{rel} {label}")
+        (root / "idx" / f"train_{mod}.txt").write_text("\n".join(lines) + "\n")
+    for folder, cams in (("test_vis", range(1, 10)), ("test_nir", (1, 2, 4, 5, 6, 7, 8, 9))):
+        for cam in cams:
+            (root / folder / f"cam{cam}").mkdir(parents=True, exist_ok=True)
+            for pid, n in test.get(folder, {}).get(cam, {}).items():
+                d = root / folder / f"cam{cam}" / f"{pid:04d}"
+                d.mkdir(exist_ok=True)
+                for i in range(1, n + 1):
+                    (d / f"{pid:04d}_c{cam:02d}_{i:04d}.jpg").write_bytes(content)
+    (root / "idx" / "test_id.txt").write_text(",".join(str(i) for i in test_ids))
     return root
 
 

@@ -25,12 +25,12 @@ import pytest
 from PIL import Image, ImageFile
 from torch.utils.data import DataLoader
 
-from tsgan_lib.data import (DatasetError, ImageDataset, ImageModeWarning, build_train_loader, load_regdb, load_sysu,
-                            read_image)
+from tsgan_lib.data import (DatasetError, ImageDataset, ImageModeWarning, build_train_loader, load_llcm, load_regdb,
+                            load_sysu, read_image)
 from tsgan_lib.data import datasets as datasets_module
 from tsgan_lib.data.verify import verify_dataset
 
-from conftest import write_sysu_tree
+from conftest import write_llcm_tree, write_sysu_tree
 from tsgan_lib.files import (FileFormatError, FileWriteError, RunFolderBusy, RunLock, load_weights, save_atomic)
 from tsgan_lib.models import PretrainedWeightsError
 from tsgan_lib.report import load_results
@@ -138,6 +138,26 @@ def _regdb(tmp: Path) -> dict:
     missing = root / "Thermal" / "10" / "1.bmp"
     missing.unlink()
     return {"root": str(root), "path": str(missing), "list": str(root / "idx" / "train_thermal_1.txt")}
+
+
+def _llcm(tmp: Path, test_ids=(7, 12)) -> Path:
+    """A small LLCM tree: training labels 0-1 in both modes, test ids 7 and 12."""
+    train = {mod: {0: {1: 2}, 1: {2: 1}} for mod in ("vis", "nir")}
+    test = {"test_vis": {1: {7: 1, 12: 1}}, "test_nir": {2: {7: 1, 12: 1}}}
+    return write_llcm_tree(tmp / "llcm", train, test, list(test_ids))
+
+
+def _llcm_ctx(tmp, rel: str, act: Callable[[Path], object] | None = None, **tree) -> dict:
+    """The small LLCM tree, then ``act(root / rel)``; ``path`` is ``root / rel``
+    and ``list`` the visible training list."""
+    root = _llcm(tmp, **tree)
+    if act is not None:
+        act(root / rel)
+    return {"root": str(root), "path": str(root / rel), "list": str(root / "idx" / "train_vis.txt")}
+
+
+def _append(line: str) -> Callable[[Path], None]:
+    return lambda p: p.write_text(p.read_text() + line + "\n")
 
 
 def _zero_ir_in_train(tmp: Path) -> dict:
@@ -385,6 +405,37 @@ CASES = [
     # -- RegDB lists
     Case("RegDB list names a missing file", _regdb, lambda c: load_regdb(c["root"], trial=1), DatasetError,
          ("{path}", "line 2 of {list}", "does not exist", "relative to the RegDB root")),
+    # -- LLCM structure and lists (load_llcm)
+    Case("llcm missing root", lambda t: {"path": str(t / "nowhere")}, lambda c: load_llcm(c["path"]),
+         DatasetError, ("{path}", "LLCM root does not exist", "expected idx/, vis/, nir/, test_vis/cam1..cam9/")),
+    Case("llcm missing training list", lambda t: _llcm_ctx(t, "idx/train_nir.txt", Path.unlink),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "missing LLCM training list", "expected lines '<relative/path> <label>'")),
+    Case("llcm malformed list line", lambda t: _llcm_ctx(t, "idx/train_vis.txt", _append("vis/0000/x.jpg")),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "malformed line 4 of train_vis.txt", "expected lines '<relative/path> <label>'")),
+    Case("llcm list file name without its camera",
+         lambda t: _llcm_ctx(t, "idx/train_vis.txt", _append("vis/0000/0000_0009.jpg 0")),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "line 4 of train_vis.txt", "carries no camera", "expected '_c<N>'")),
+    Case("llcm list names a missing image", lambda t: _llcm_ctx(t, "vis/0001/0001_c02_0001.jpg", Path.unlink),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "line 3 of {list}", "does not exist", "relative to the LLCM root")),
+    Case("llcm missing test folder", lambda t: _llcm_ctx(t, "test_nir", shutil.rmtree),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "missing LLCM test folder", "test_nir/cam<N>/<PPPP>/", "1, 2, 4, 5, 6, 7, 8, 9")),
+    Case("llcm missing camera folder", lambda t: _llcm_ctx(t, "test_nir/cam5", shutil.rmtree),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "missing LLCM camera folder", "cam1..cam9 (NIR: no cam3)")),
+    Case("llcm person folder not a number", lambda t: _llcm_ctx(t, "test_vis/cam4/bob", Path.mkdir),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "unexpected folder", "person folders named by 4-digit ids")),
+    Case("llcm missing test_id.txt", lambda t: _llcm_ctx(t, "idx/test_id.txt", Path.unlink),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "missing LLCM split file", "one line of comma-separated person ids")),
+    Case("llcm test id without images", lambda t: _llcm_ctx(t, "idx/test_id.txt", test_ids=(7, 12, 77)),
+         lambda c: load_llcm(c["root"]), DatasetError,
+         ("{path}", "lists person id 0077", "no test camera folder holds images", "test_vis/camN/0077/*.jpg")),
     # -- dataset level: the sampler, training and evaluation loaders
     Case("fewer identities than P", lambda t: {"root": str(_real_sysu(t))},
          lambda c: build_train_loader(load_sysu(c["root"]).train, P=4, K=2, height=64, width=32), DatasetError,

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tsgan_lib.eval import chance_levels, chance_rank1, rank_metrics, sysu_location_rule
+from tsgan_lib.eval import chance_levels, chance_rank1, llcm_same_camera_rule, rank_metrics, sysu_location_rule
 
 
 def test_five_images_by_hand():
@@ -54,6 +54,29 @@ def test_equals_the_average_over_every_ranking(sysu):
     assert got["mINP"] == pytest.approx(exact["mINP"], abs=1e-12)
     assert got["num_valid"] * per_query == exact["num_valid"] == 3 * per_query
     assert got["R1"] == chance_rank1(q_pids, g_pids, q_cams if sysu else None, g_cams if sysu else None)
+
+
+def test_llcm_same_camera_rule_equals_the_average_over_every_ranking():
+    """LLCM's rule removes only the query's own identity seen by its own
+    camera: query 0 loses the person-1 image of camera 2, query 1 nothing,
+    queries 2 and 3 one of person 2's two images each (the camera-4 one, the
+    camera-2 one); a person-2 image of camera 2 stays for query 0."""
+    g_pids = np.array([1, 1, 2, 3, 3, 3, 2])
+    g_cams = np.array([2, 5, 2, 1, 2, 4, 4])
+    q_pids, q_cams = np.array([1, 3, 2, 2]), np.array([2, 6, 4, 2])
+    d, qp, qc, per_query = _every_ranking(q_pids, q_cams, len(g_pids))
+    exact = rank_metrics(d, qp, g_pids, ignore=llcm_same_camera_rule(qp, g_pids, qc, g_cams), distinct_ids=True,
+                         max_rank=len(g_pids))
+    got = chance_levels(q_pids, g_pids, q_cams, g_cams, ranks=range(1, len(g_pids) + 1), rule="same_camera")
+    np.testing.assert_allclose([got[f"R{k}"] for k in range(1, len(g_pids) + 1)], exact["cmc"], atol=1e-12)
+    assert got["mAP"] == pytest.approx(exact["mAP"], abs=1e-12)
+    assert got["mINP"] == pytest.approx(exact["mINP"], abs=1e-12)
+    assert got["num_valid"] * per_query == exact["num_valid"] == 4 * per_query
+    # by hand: query 0 keeps 6 images, 1 of person 1 -> 1/6; query 1: 3/7; query 2 (cam 4): 1/6; query 3: 1/6
+    assert got["R1"] == pytest.approx((1 / 6 + 3 / 7 + 1 / 6 + 1 / 6) / 4)
+    assert got["R1"] == chance_rank1(q_pids, g_pids, q_cams, g_cams, rule="same_camera")
+    with pytest.raises(ValueError, match="rule"):
+        chance_levels(q_pids, g_pids, q_cams, g_cams, rule="room")
 
 
 def test_larger_gallery_against_seeded_monte_carlo():

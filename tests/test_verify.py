@@ -119,8 +119,8 @@ def test_unlisted_id_and_missing_root(standin, tmp_path):
     assert Path(p.path).name == f"{int(test_ids[0]):04d}"
     assert verify_dataset(tmp_path / "nowhere", progress=False) == [
         Problem(str(tmp_path / "nowhere"),
-                "dataset root does not exist or is not a folder: expected a SYSU-MM01 tree (cam1..cam6/, exp/) or a "
-                "RegDB tree (Visible/, Thermal/, idx/)")]
+                "dataset root does not exist or is not a folder: expected a SYSU-MM01 tree (cam1..cam6/, exp/), a "
+                "RegDB tree (Visible/, Thermal/, idx/) or an LLCM tree (idx/, vis/, nir/, test_vis/, test_nir/)")]
 
 
 def test_check_structure_raises_on_the_first_error(standin, damaged, tmp_path):

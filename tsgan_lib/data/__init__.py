@@ -1,4 +1,4 @@
-"""Data: records, the SYSU-MM01 and RegDB readers, the synthetic stand-in,
+"""Data: records, the SYSU-MM01, RegDB and LLCM readers, the synthetic stand-ins,
 transforms, datasets and the cross-modality identity sampler."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from .datasets import CrossModalityTrainSet, ImageDataset, read_image
+from .llcm import LLCM, load_llcm
 from .records import IR, RGB, DatasetError, ImageModeWarning, Record
 from .regdb import RegDB, load_regdb
 from .sampler import CrossModalityIdentitySampler
 from .synthetic import make_synthetic_sysu, render_sensors, synthetic_sysu_root
+from .synthetic_llcm import make_synthetic_llcm, synthetic_llcm_root
 from .synthetic_regdb import make_synthetic_regdb, synthetic_regdb_root
 from .sysu import SYSUMM01, load_sysu
 from .tensor_pipeline import (AugmentParams, ImageCache, ImageCacheError, TensorTrainLoader, augment_batch,
@@ -22,6 +24,7 @@ from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pa
 __all__ = [
     "DatasetError", "ImageModeWarning", "Record", "RGB", "IR", "SYSUMM01", "load_sysu", "RegDB", "load_regdb",
     "make_synthetic_sysu", "synthetic_sysu_root", "render_sensors", "make_synthetic_regdb", "synthetic_regdb_root",
+    "LLCM", "load_llcm", "make_synthetic_llcm", "synthetic_llcm_root",
     "build_transform", "default_pad", "IMAGENET_MEAN", "IMAGENET_STD",
     "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
     "load_dataset", "build_train_loader",

@@ -5,9 +5,10 @@ Scope: :class:`DataConfig` (one component of the run's configuration,
 it names) and :func:`data_tag` (what identifies the data a network saw, for the
 "does this teacher fit?" check of :mod:`tsgan_lib.files`).
 
-A run trains on SYSU-MM01 or RegDB, given by a folder (``root``), or, when
-``root`` is ``None``, on the synthetic stand-in of that layout, generated
-once into a cache folder (:mod:`tsgan_lib.data.synthetic`). The dataset folder
+A run trains on SYSU-MM01, RegDB or LLCM, given by a folder (``root``), or,
+when ``root`` is ``None``, on the synthetic stand-in of that layout, generated
+once into a cache folder (:mod:`tsgan_lib.data.synthetic`,
+:mod:`~tsgan_lib.data.synthetic_regdb`, :mod:`~tsgan_lib.data.synthetic_llcm`). The dataset folder
 is the user's, not a table row's: the presets in ``params/`` never set it.
 """
 
@@ -16,14 +17,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from .llcm import load_llcm
 from .records import DatasetError
 from .regdb import TRIALS, load_regdb
 from .synthetic import SyntheticConfig, synthetic_sysu_root
+from .synthetic_llcm import SyntheticLLCMConfig, synthetic_llcm_root
 from .synthetic_regdb import SyntheticRegDBConfig, synthetic_regdb_root
 from .sysu import load_sysu
 from .transforms import default_pad
 
-DATASETS = ("sysu", "regdb")
+DATASETS = ("sysu", "regdb", "llcm")
 
 
 @dataclass
@@ -36,12 +39,13 @@ class DataConfig:
     the same augmentation distribution); ``"auto"`` takes the tensor path on CUDA.
     """
 
-    dataset: Literal["sysu", "regdb"] = "sysu"  # the layout: SYSU-MM01 (the paper's benchmark) or RegDB
+    dataset: Literal["sysu", "regdb", "llcm"] = "sysu"  # the layout: SYSU-MM01 (the paper's benchmark), RegDB or LLCM
     root: str | None = None         # the dataset folder; None = the synthetic stand-in of that layout
     trial: int = 1                  # RegDB: which of the 10 identity splits this run trains and tests on
     hold_out_val: bool = False      # SYSU-MM01: train on train_id.txt only and keep val_id.txt (docs/interpretations.md, 11)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)  # the SYSU-MM01 stand-in's generator
     synthetic_regdb: SyntheticRegDBConfig = field(default_factory=SyntheticRegDBConfig)  # the RegDB stand-in's
+    synthetic_llcm: SyntheticLLCMConfig = field(default_factory=SyntheticLLCMConfig)  # the LLCM stand-in's
     height: int = 288               # network input size (docs/interpretations.md, 6; the peers' SYSU-MM01 size)
     width: int = 144
     P: int = 8                      # identities per batch (paper IV.B: 8)
@@ -68,7 +72,14 @@ class DataConfig:
             return resolve_path(self.root)
         if self.dataset == "regdb":
             return synthetic_regdb_root(**asdict(self.synthetic_regdb))
+        if self.dataset == "llcm":
+            return synthetic_llcm_root(**asdict(self.synthetic_llcm))
         return synthetic_sysu_root(**asdict(self.synthetic))
+
+    @property
+    def synthetic_config(self):
+        """The generator configuration of this layout's stand-in."""
+        return {"sysu": self.synthetic, "regdb": self.synthetic_regdb, "llcm": self.synthetic_llcm}[self.dataset]
 
 
 def data_tag(cfg: DataConfig) -> dict:
@@ -77,7 +88,7 @@ def data_tag(cfg: DataConfig) -> dict:
     tag = {"dataset": cfg.dataset}
     if cfg.root is None:
         tag["root"] = "synthetic"
-        tag["synthetic_key"] = (cfg.synthetic if cfg.dataset == "sysu" else cfg.synthetic_regdb).key()
+        tag["synthetic_key"] = cfg.synthetic_config.key()
     else:
         from tsgan_lib.utils import resolve_path
 
@@ -90,8 +101,9 @@ def data_tag(cfg: DataConfig) -> dict:
 
 
 def load_data(cfg: DataConfig, *, check: bool = False, progress: bool = False):
-    """The dataset ``cfg`` names (:class:`~tsgan_lib.data.sysu.SYSUMM01` or
-    :class:`~tsgan_lib.data.regdb.RegDB`), read with the readers' structural checks.
+    """The dataset ``cfg`` names (:class:`~tsgan_lib.data.sysu.SYSUMM01`,
+    :class:`~tsgan_lib.data.regdb.RegDB` or :class:`~tsgan_lib.data.llcm.LLCM`),
+    read with the readers' structural checks.
 
     ``check`` (what a training run does first): also the cheap check of every
     image file (:func:`~tsgan_lib.data.verify.check_structure`), and with
@@ -112,6 +124,8 @@ def load_data(cfg: DataConfig, *, check: bool = False, progress: bool = False):
                                    + f". Run `python -m tsgan_lib verify {root}` for the full list", root)
     if cfg.dataset == "regdb":
         return load_regdb(root, trial=cfg.trial)
+    if cfg.dataset == "llcm":
+        return load_llcm(root)
     return load_sysu(root, hold_out_val=cfg.hold_out_val)
 
 

@@ -83,29 +83,30 @@ class SYSUMM01:
         return rows
 
 
-def read_id_file(path: Path) -> list[int]:
-    """Read one ``exp/*_id.txt`` file: a single line of comma-separated ints."""
+def read_id_file(path: Path, dataset: str = "SYSU-MM01") -> list[int]:
+    """Read one ``exp/*_id.txt`` file (or LLCM's ``idx/test_id.txt``, naming
+    ``dataset`` in errors): a single line of comma-separated ints."""
     path = Path(path)
     expected = "expected one line of comma-separated person ids such as '1,2,4'"
     if not path.is_file():
-        raise DatasetError(f"missing SYSU-MM01 split file: {expected}", path)
+        raise DatasetError(f"missing {dataset} split file: {expected}", path)
     text = path.read_bytes().decode("utf-8", errors="replace").strip()  # binary junk: malformed, not a crash
     if not text:
-        raise DatasetError(f"empty SYSU-MM01 split file: {expected}", path)
+        raise DatasetError(f"empty {dataset} split file: {expected}", path)
     ids = []
     for tok in text.replace("\n", ",").split(","):
         tok = tok.strip()
         if not tok:
             continue
         if not tok.isdigit():
-            raise DatasetError(f"malformed SYSU-MM01 split file: {tok[:40]!r} is not a person id; "
+            raise DatasetError(f"malformed {dataset} split file: {tok[:40]!r} is not a person id; "
                                "expected comma-separated positive integers such as '1,2,4'", path)
         ids.append(int(tok))
     if not ids:
-        raise DatasetError(f"SYSU-MM01 split file holds no person ids: {expected}", path)
+        raise DatasetError(f"{dataset} split file holds no person ids: {expected}", path)
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dup:
-        raise DatasetError(f"SYSU-MM01 split file lists person id {dup[0]:04d} twice: expected each id once", path)
+        raise DatasetError(f"{dataset} split file lists person id {dup[0]:04d} twice: expected each id once", path)
     return ids
 
 

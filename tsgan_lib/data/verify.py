@@ -1,4 +1,4 @@
-"""Verify a SYSU-MM01 or RegDB tree before training on it.
+"""Verify a SYSU-MM01, RegDB or LLCM tree before training on it.
 
 Two levels of checking:
 
@@ -20,7 +20,7 @@ Two levels of checking:
 Command line (``main`` takes ``argv`` so that a project-wide command can
 delegate to it)::
 
-    python -m tsgan_lib.data.verify ROOT [--kind auto|sysu|regdb] [--workers N] [--strict] [--no-progress]
+    python -m tsgan_lib.data.verify ROOT [--kind auto|sysu|regdb|llcm] [--workers N] [--strict] [--no-progress]
 
 prints one line per problem (path first) and a summary; exit status 1 if
 there is an error (with ``--strict``: any problem), else 0.
@@ -50,12 +50,15 @@ from tqdm.auto import tqdm
 
 from .datasets import EMPTY_FILE, check_ir_grey, decode_image
 from .records import IR, DatasetError
+from .llcm import TEST_ID_FILE, inspect_llcm
 from .regdb import inspect_regdb
 from .sysu import ALL_CAMERAS, IR_CAMERAS, RGB_CAMERAS, SPLIT_FILES, camera_modality, inspect_sysu
 
 ERROR = "error"
 WARNING = "warning"
-KINDS = ("auto", "sysu", "regdb")
+KINDS = ("auto", "sysu", "regdb", "llcm")
+TREES = ("a SYSU-MM01 tree (cam1..cam6/, exp/), a RegDB tree (Visible/, Thermal/, idx/) or an LLCM tree "
+         "(idx/, vis/, nir/, test_vis/, test_nir/)")
 
 
 @dataclass(frozen=True)
@@ -79,19 +82,21 @@ class Problem:
 
 # ------------------------------------------------------------------ structure
 def detect_kind(root: str | os.PathLike) -> str:
-    """``"sysu"`` (``cam1..cam6/``, ``exp/``) or ``"regdb"`` (``idx/``,
-    ``Visible/``, ``Thermal/``); :class:`DatasetError` if ``root`` is missing
-    or looks like neither."""
+    """``"llcm"`` (``test_vis/``, ``test_nir/``, ``vis/``, ``nir/`` or
+    ``idx/train_vis.txt``), ``"regdb"`` (``idx/``, ``Visible/``,
+    ``Thermal/``) or ``"sysu"`` (``cam1..cam6/``, ``exp/``);
+    :class:`DatasetError` if ``root`` is missing or looks like none."""
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError("dataset root does not exist or is not a folder: expected a SYSU-MM01 tree (cam1..cam6/, "
-                           "exp/) or a RegDB tree (Visible/, Thermal/, idx/)", root)
+        raise DatasetError(f"dataset root does not exist or is not a folder: expected {TREES}", root)
+    if (any((root / d).is_dir() for d in ("test_vis", "test_nir", "vis", "nir"))
+            or (root / "idx" / "train_vis.txt").is_file()):
+        return "llcm"
     if any((root / d).is_dir() for d in ("idx", "Visible", "Thermal")):
         return "regdb"
     if (root / "exp").is_dir() or any((root / f"cam{c}").is_dir() for c in ALL_CAMERAS):
         return "sysu"
-    raise DatasetError("cannot tell the dataset kind: expected a SYSU-MM01 tree (cam1..cam6/, exp/) or a RegDB tree "
-                       "(Visible/, Thermal/, idx/); pass kind='sysu' or 'regdb'", root)
+    raise DatasetError(f"cannot tell the dataset kind: expected {TREES}; pass kind='sysu', 'regdb' or 'llcm'", root)
 
 
 def _resolve_kind(root: Path, kind: str) -> str:
@@ -109,12 +114,7 @@ def _structure(root: Path, kind: str) -> tuple[list[Problem], list[tuple[str, st
         images = [(p, camera_modality(cam)) for cam in ALL_CAMERAS for pid in sorted(scan.tree[cam])
                   for p in scan.tree[cam][pid]]
         if scan.ignored:
-            exts = Counter(os.path.splitext(p)[1].lower() or "(no extension)" for p in scan.ignored)
-            n = len(scan.ignored)
-            problems.append(Problem(scan.ignored[0], (
-                f"{n} {'entry' if n == 1 else 'entries'} in camera or person folders without an image extension "
-                f"(.jpg, .jpeg, .png) {'is' if n == 1 else 'are'} ignored by the reader "
-                f"({', '.join(f'{ext}: {c}' for ext, c in sorted(exts.items()))}); the first is this one"), WARNING))
+            problems.append(_ignored_warning(scan.ignored))
         if len(scan.ids) == len(SPLIT_FILES):  # unlisted ids only mean something when every split file was read
             listed = set().union(*map(set, scan.ids.values()))
             for pid in sorted(set().union(*(set(t) for t in scan.tree.values())) - listed):
@@ -122,6 +122,8 @@ def _structure(root: Path, kind: str) -> tuple[list[Problem], list[tuple[str, st
                 problems.append(Problem(str(root / f"cam{cam}" / f"{pid:04d}"),
                                         f"person {pid:04d} has images but is in no split file "
                                         f"({', '.join(SPLIT_FILES)}): the reader ignores it", WARNING))
+    elif kind == "llcm":
+        problems, images = _llcm_structure(root)
     else:
         recs, errors = inspect_regdb(root)
         problems += [Problem.from_error(e, default_path=str(root)) for e in errors]
@@ -132,10 +134,41 @@ def _structure(root: Path, kind: str) -> tuple[list[Problem], list[tuple[str, st
     return problems, images
 
 
+def _ignored_warning(ignored: list[str]) -> Problem:
+    """One warning for the entries the reader ignores (files without an image extension, ...)."""
+    exts = Counter(os.path.splitext(p)[1].lower() or "(no extension)" for p in ignored)
+    n = len(ignored)
+    return Problem(ignored[0], (
+        f"{n} {'entry' if n == 1 else 'entries'} in camera or person folders without an image extension "
+        f"(.jpg, .jpeg, .png) {'is' if n == 1 else 'are'} ignored by the reader "
+        f"({', '.join(f'{ext}: {c}' for ext, c in sorted(exts.items()))}); the first is this one"), WARNING)
+
+
+def _llcm_structure(root: Path) -> tuple[list[Problem], list[tuple[str, str]]]:
+    """LLCM's structural problems (:func:`~tsgan_lib.data.llcm.inspect_llcm`), the
+    ignored entries and unlisted test persons as warnings, and the images to decode."""
+    scan = inspect_llcm(root)
+    problems = [Problem.from_error(e, default_path=str(root)) for e in scan.errors]
+    if scan.ignored:
+        problems.append(_ignored_warning(scan.ignored))
+    images = sorted({r.path: r.modality for r in scan.train}.items())
+    listed = set(scan.test_ids)
+    unlisted: dict[int, str] = {}
+    for (modality, _cam), per_pid in sorted(scan.tree.items()):
+        for pid, paths in sorted(per_pid.items()):
+            images += [(p, modality) for p in paths]
+            if scan.test_ids and pid not in listed:
+                unlisted.setdefault(pid, os.path.dirname(paths[0]))
+    for pid, folder in sorted(unlisted.items()):
+        problems.append(Problem(folder, f"person {pid:04d} has test images but is not in idx/{TEST_ID_FILE}: "
+                                        "the reader ignores it", WARNING))
+    return problems, images
+
+
 def check_structure(root: str | os.PathLike, kind: str = "auto") -> str:
     """The cheap check to run before every training run: the reader's
     structural checks and a ``stat`` of every image for zero-byte files, no
-    decoding. Returns the dataset kind (``"sysu"`` or ``"regdb"``); raises
+    decoding. Returns the dataset kind (``"sysu"``, ``"regdb"`` or ``"llcm"``); raises
     :class:`DatasetError` naming the first problem (only errors count, not
     warnings). For RegDB every trial's lists are checked."""
     root = Path(root)
@@ -258,12 +291,12 @@ def verify(root: str | os.PathLike, *, kind: str = "auto", workers: int | None =
 
 def verify_dataset(root: str | os.PathLike, *, kind: str = "auto", workers: int | None = None,
                    progress: bool = True) -> list[Problem]:
-    """Check a SYSU-MM01 (``kind="sysu"``) or RegDB (``"regdb"``; ``"auto"``
-    tells them apart) tree thoroughly and return every problem found, errors
+    """Check a SYSU-MM01 (``kind="sysu"``), RegDB (``"regdb"``) or LLCM
+    (``"llcm"``; ``"auto"`` tells them apart) tree thoroughly and return every problem found, errors
     first, each sorted by path; ``[]`` for a clean tree.
 
     Structural problems are those of :func:`~tsgan_lib.data.sysu.inspect_sysu`
-    / :func:`~tsgan_lib.data.regdb.inspect_regdb` (all of them, not just the
+    / :func:`~tsgan_lib.data.regdb.inspect_regdb` / :func:`~tsgan_lib.data.llcm.inspect_llcm` (all of them, not just the
     first); then every image is decoded once in ``workers`` processes
     (``None``: one per CPU core, at most 8; ``0`` or ``1``: in this process),
     with a tqdm progress bar unless ``progress=False``. Images converted on
@@ -280,7 +313,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the verifier's arguments to ``parser`` (a project-wide command's
     sub-parser, say); :func:`run` takes the parsed namespace."""
     parser.add_argument("root",
-                        help="dataset folder: SYSU-MM01 (cam1..cam6/, exp/) or RegDB (Visible/, Thermal/, idx/)")
+                        help="dataset folder: SYSU-MM01 (cam1..cam6/, exp/), RegDB (Visible/, Thermal/, idx/) or LLCM "
+                             "(idx/, vis/, nir/, test_vis/, test_nir/)")
     parser.add_argument("--kind", choices=KINDS, default="auto", help="dataset layout (default: auto-detect)")
     parser.add_argument("--workers", type=int, default=None,
                         help="decoding processes (default: one per CPU core, at most 8; 0: none)")
@@ -292,7 +326,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return add_arguments(argparse.ArgumentParser(
         prog=prog or "python -m tsgan_lib.data.verify",
-        description="Check a SYSU-MM01 or RegDB tree: its structure, then every image decoded once. "
+        description="Check a SYSU-MM01, RegDB or LLCM tree: its structure, then every image decoded once. "
                     "Prints one line per problem (path first) and a summary.",
         epilog="Exit status: 0 no errors (warnings allowed unless --strict), 1 errors found (with --strict: any "
                "problem), 2 bad arguments."))

@@ -1,4 +1,4 @@
-"""Evaluation: the official SYSU-MM01 protocol, RegDB, k-reciprocal
+"""Evaluation: the official SYSU-MM01 protocol, RegDB, LLCM, k-reciprocal
 re-ranking, the paper's result tables and ranked-list figures.
 
 Modules, in the order a test run uses them:
@@ -17,6 +17,8 @@ Modules, in the order a test run uses them:
 - :mod:`~tsgan_lib.eval.rerank` -- k-reciprocal re-ranking.
 - :mod:`~tsgan_lib.eval.driver` -- every SYSU-MM01 setting x trial, and
   RegDB's two directions, as a DataFrame.
+- :mod:`~tsgan_lib.eval.llcm` -- LLCM's protocol: both directions, one
+  gallery image per (identity, camera) in each of 10 draws, as a DataFrame.
 - :mod:`~tsgan_lib.eval.tables`, :mod:`~tsgan_lib.eval.figures` -- Tables
   I-III beside ours, Fig. 4.
 
@@ -29,8 +31,9 @@ from .driver import (REGDB_DIRECTIONS, evaluate_features, evaluate_regdb_feature
                      evaluate_sysu_features, evaluate_sysu_model, format_summary, summarize)
 from .features import EVAL_DTYPE, euclidean_distance, extract_features
 from .figures import plot_ranked_lists
-from .metrics import SYSU_CAMERA_LOCATION, chance_rank1, evaluate_regdb, evaluate_sysu, rank_metrics, \
-    sysu_location_rule
+from .llcm import LLCM_DIRECTIONS, evaluate_llcm_features, evaluate_llcm_model, llcm_query_gallery
+from .metrics import SYSU_CAMERA_LOCATION, chance_rank1, evaluate_llcm, evaluate_regdb, evaluate_sysu, \
+    llcm_same_camera_rule, rank_metrics, sysu_location_rule
 from .protocol import load_rand_perm, protocol_summary, sysu_query_gallery
 from .reference import (average_precision_reference, cmc_reference, evaluate_reference, inp_reference,
                         rank_list_reference)
@@ -45,5 +48,6 @@ __all__ = [
     "summarize", "format_summary", "TABLE_I", "TABLE_II", "TABLE_III",
     "paper_table", "compare_with_paper", "plot_ranked_lists", "chance_rank1", "chance_levels",
     "rank_list_reference", "cmc_reference", "average_precision_reference", "inp_reference",
-    "evaluate_reference",
+    "evaluate_reference", "evaluate_llcm", "llcm_same_camera_rule", "llcm_query_gallery", "LLCM_DIRECTIONS",
+    "evaluate_llcm_features", "evaluate_llcm_model",
 ]

@@ -2,11 +2,11 @@
 
 Scope: :func:`chance_levels`, the expected Rank-k, mAP and mINP of a random
 ranking for a given query set and gallery (identities, and cameras for
-SYSU-MM01's location rule), computed exactly: closed forms and one exact
+SYSU-MM01's location rule or LLCM's same-camera rule), computed exactly: closed forms and one exact
 quadrature, no sampling. The floor any learnt feature must clear. Its
 Rank-1 is :func:`~tsgan_lib.eval.metrics.chance_rank1`.
 
-Per valid query, with N gallery items left after the location rule, M of
+Per valid query, with N gallery items left after the camera rule, M of
 them true matches (metrics average over valid queries, so chance does too):
 
 - Rank-k, ordinary CMC (RegDB): the first match lies in the top k unless
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import gammaln, roots_legendre
 
-from .metrics import _to_numpy, chance_rank1, sysu_location_rule
+from .metrics import _to_numpy, camera_rule, chance_rank1
 from .reference import _distinct_ids_default
 
 
@@ -84,14 +84,15 @@ def _expected_inp(m: int, n: int) -> float:
 
 
 def chance_levels(q_pids, g_pids, q_camids=None, g_camids=None, *, ranks: Sequence[int] = (1, 10, 20),
-                  distinct_ids: bool | None = None) -> dict:
+                  distinct_ids: bool | None = None, rule: str = "location") -> dict:
     """Expected ``R<k>`` (k in ``ranks``), ``mAP`` and ``mINP`` of a random
     ranking, as fractions, and ``num_valid``.
 
-    ``q_camids``/``g_camids``: SYSU-MM01 cameras; when given, the location
-    rule removes same-location gallery images first. ``distinct_ids``: CMC
-    over distinct identities; ``None`` = True with cameras (SYSU-MM01),
-    False without (RegDB), as in :func:`~tsgan_lib.eval.reference.evaluate_reference`.
+    ``q_camids``/``g_camids``: cameras; when given, the camera ``rule``
+    removes gallery images first (:func:`~tsgan_lib.eval.metrics.camera_rule`:
+    ``"location"``, SYSU-MM01's, or ``"same_camera"``, LLCM's). ``distinct_ids``:
+    CMC over distinct identities; ``None`` = True with cameras (SYSU-MM01,
+    LLCM), False without (RegDB), as in :func:`~tsgan_lib.eval.reference.evaluate_reference`.
     Exact (see the module docstring); Rank-1 is
     :func:`~tsgan_lib.eval.metrics.chance_rank1`.
     """
@@ -113,7 +114,7 @@ def chance_levels(q_pids, g_pids, q_camids=None, g_camids=None, *, ranks: Sequen
     keys, weights = np.unique(np.stack([qp, qc], axis=1), axis=0, return_counts=True)
     totals, num_valid = np.zeros(max_rank + 2), 0
     for (pid, camid), weight in zip(keys, weights):
-        kept = np.ones(gp.size, dtype=bool) if q_camids is None else ~sysu_location_rule([camid], g_camids)[0]
+        kept = np.ones(gp.size, dtype=bool) if q_camids is None else ~camera_rule(rule, [pid], gp, [camid], g_camids)[0]
         kept_ids, counts = np.unique(gp[kept], return_counts=True)
         m, n = int(counts[kept_ids == pid].sum()), int(counts.sum())
         if m == 0:
@@ -126,6 +127,6 @@ def chance_levels(q_pids, g_pids, q_camids=None, g_camids=None, *, ranks: Sequen
     means = totals / num_valid
     out = {f"R{k}": float(means[k - 1]) for k in ranks}
     if 1 in ranks:  # the Rank-1 case, also for distinct identities: the first item decides
-        out["R1"] = chance_rank1(qp, gp, q_camids, g_camids)
+        out["R1"] = chance_rank1(qp, gp, q_camids, g_camids, rule=rule)
     out.update(mAP=float(means[max_rank]), mINP=float(means[max_rank + 1]), num_valid=num_valid)
     return out

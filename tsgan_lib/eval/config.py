@@ -3,7 +3,10 @@
 The protocol's own constants (cameras, shots, the 10 trials) live in
 :mod:`tsgan_lib.eval.protocol`; these are the choices a run makes among them.
 On RegDB ``modes`` and ``shots`` do not apply: both directions
-(visible->thermal, thermal->visible) are evaluated on every test image.
+(visible->thermal, thermal->visible) are evaluated on every test image. On
+LLCM ``modes``, ``shots`` and ``rand_perm`` do not apply: both directions
+(ir->visible, visible->ir) are evaluated over ``trials`` gallery draws
+(:mod:`tsgan_lib.eval.llcm`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ Nothing here reads images or runs a model.
   (:func:`sysu_location_rule`), distinct-identity CMC, mAP and mINP on the
   filtered list, averaged over valid queries.
 - :func:`evaluate_regdb` -- RegDB: ordinary CMC, mAP and mINP, no filtering.
+- :func:`evaluate_llcm` -- LLCM: its gallery rule (:func:`llcm_same_camera_rule`),
+  then SYSU-MM01's distinct-identity CMC, mAP and mINP.
 - :func:`rank_metrics` -- the shared core, for any other protocol.
 - :func:`ranked_gallery` -- one query's ranked, filtered gallery (for figures).
 
@@ -230,6 +232,52 @@ def evaluate_regdb(distmat, q_pids, g_pids, max_rank: int = 20, *, per_query: bo
                         per_query=per_query, device=device)
 
 
+def llcm_same_camera_rule(q_pids, g_pids, q_camids, g_camids) -> np.ndarray:
+    """LLCM's gallery rule: which (query, gallery) pairs to ignore.
+
+    Returns a boolean array of shape (num_query, num_gallery), ``True`` where
+    the gallery image shows **the query's identity, seen by the query's
+    camera** (LLCM's camera ``N`` films in colour or in NIR, so an image of
+    the same person from the same camera is the easy match the protocol
+    removes). Other identities' images from that camera stay, unlike
+    SYSU-MM01's location rule. DEEN's ``eval_metrics.py:eval_llcm``: "remove
+    gallery samples that have the same pid and camid with query".
+    """
+    qp = _to_numpy(q_pids, "q_pids").reshape(-1)
+    gp = _to_numpy(g_pids, "g_pids").reshape(-1)
+    qc = _to_numpy(q_camids, "q_camids").reshape(-1)
+    gc = _to_numpy(g_camids, "g_camids").reshape(-1)
+    for name, cams, ids in (("q_camids", qc, qp), ("g_camids", gc, gp)):
+        if cams.shape != ids.shape:
+            raise ValueError(f"{name} has {cams.size} entries but there are {ids.size} {name[0]}_pids")
+    return (qp[:, None] == gp[None, :]) & (qc[:, None] == gc[None, :])
+
+
+def evaluate_llcm(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 20, *,
+                  per_query: bool = False, device: str | torch.device | None = None) -> dict:
+    """LLCM's evaluation of one gallery draw (either direction).
+
+    1. The gallery rule (:func:`llcm_same_camera_rule`): a query ignores the
+       gallery images of its own identity taken by its own camera.
+    2. Ranking by distance, ties broken by gallery index (stable sort).
+    3. CMC over *distinct identities* (DEEN's ``eval_llcm`` returns this
+       curve, as SYSU-MM01's official code), mAP and mINP on the filtered,
+       non-de-duplicated list.
+    4. Averages over valid queries (those with a true match left after step 1).
+
+    Returns the same keys as :func:`evaluate_sysu`, fractions in [0, 1].
+    ``device``: where the ranking sort runs (see :func:`rank_metrics`).
+    """
+    d = distmat if isinstance(distmat, torch.Tensor) else _to_numpy(distmat, "distmat")
+    shape = tuple(d.shape)
+    for name, arr, n in (("q_pids", q_pids, shape[0]), ("g_pids", g_pids, shape[-1])):
+        if _to_numpy(arr, name).reshape(-1).shape[0] != n:
+            raise ValueError(f"{name} has {_to_numpy(arr, name).size} entries but distmat has shape {shape}")
+    ignore = llcm_same_camera_rule(q_pids, g_pids, q_camids, g_camids)
+    return rank_metrics(d, q_pids, g_pids, ignore=ignore, distinct_ids=True, max_rank=max_rank,
+                        per_query=per_query, device=device)
+
+
 def ranked_gallery(dist_row, *, ignore_row=None, top_k: int | None = None) -> np.ndarray:
     """Gallery indices of one query, best first (stable), ignored items dropped."""
     row = _to_numpy(dist_row, "dist_row").reshape(-1)
@@ -253,17 +301,32 @@ def cmc_at(result: dict, ranks: Sequence[int] = (1, 10, 20)) -> dict:
     return out
 
 
-def chance_rank1(q_pids, g_pids, q_camids=None, g_camids=None) -> float:
+#: The camera rules a protocol filters its galleries by: SYSU-MM01's location
+#: rule and LLCM's same-camera rule (see :func:`camera_rule`).
+CAMERA_RULES = ("location", "same_camera")
+
+
+def camera_rule(rule: str, q_pids, g_pids, q_camids, g_camids) -> np.ndarray:
+    """The ignore mask of a protocol's camera rule: ``"location"``
+    (:func:`sysu_location_rule`) or ``"same_camera"`` (:func:`llcm_same_camera_rule`)."""
+    if rule == "location":
+        return sysu_location_rule(q_camids, g_camids)
+    if rule == "same_camera":
+        return llcm_same_camera_rule(q_pids, g_pids, q_camids, g_camids)
+    raise ValueError(f"rule must be one of {CAMERA_RULES}, got {rule!r}")
+
+
+def chance_rank1(q_pids, g_pids, q_camids=None, g_camids=None, *, rule: str = "location") -> float:
     """Expected Rank-1 of a random ranking, as a fraction: the mean over valid
-    queries of (true matches / gallery size), both counted after the SYSU-MM01
-    location rule when camera ids are given (the first-ranked image's identity
-    decides Rank-1, also for the distinct-identity CMC). The floor any learnt
-    feature must clear."""
+    queries of (true matches / gallery size), both counted after the camera
+    ``rule`` (:func:`camera_rule`: SYSU-MM01's location rule by default) when
+    camera ids are given (the first-ranked image's identity decides Rank-1,
+    also for the distinct-identity CMC). The floor any learnt feature must clear."""
     qp = _to_numpy(q_pids, "q_pids").reshape(-1)
     gp = _to_numpy(g_pids, "g_pids").reshape(-1)
     keep = np.ones((qp.size, gp.size), dtype=bool)
     if q_camids is not None and g_camids is not None:
-        keep = ~sysu_location_rule(q_camids, g_camids)
+        keep = ~camera_rule(rule, qp, gp, q_camids, g_camids)
     matches = ((qp[:, None] == gp[None, :]) & keep).sum(1)
     sizes = keep.sum(1)
     valid = matches > 0

@@ -8,7 +8,10 @@ features (V, the GAP vector) and evaluates the dataset's protocol:
   (keys ``all_single``, ``indoor_single``, ... with ``_rerank`` when asked);
 - RegDB: both directions, ``visible_to_thermal`` and ``thermal_to_visible``,
   on this run's trial (one model per trial; :func:`aggregate_trials` gives the
-  mean ± std over trials that RegDB reports).
+  mean ± std over trials that RegDB reports);
+- LLCM: both directions, ``ir->visible`` and ``visible->ir`` (with ``_rerank``
+  when asked), each over ``cfg.eval.trials`` gallery draws
+  (:mod:`tsgan_lib.eval.llcm`).
 
 ``results.json``::
 
@@ -35,6 +38,7 @@ import torch
 from tsgan_lib.data.config import load_data
 from tsgan_lib.eval.chance import chance_levels
 from tsgan_lib.eval.driver import evaluate_regdb_model, evaluate_sysu_model
+from tsgan_lib.eval.llcm import LLCM_DIRECTIONS, evaluate_llcm_model, llcm_query_gallery
 from tsgan_lib.eval.protocol import labels, sysu_query_gallery
 from tsgan_lib.files import load_backbone, read_json, write_json
 from tsgan_lib.models import ReIDBackbone, build_backbone
@@ -72,13 +76,25 @@ def _regdb_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, rera
     return df
 
 
+def _llcm_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, directions, trials, rerank) -> pd.DataFrame:
+    df = evaluate_llcm_model(model, dataset, height=cfg.data.height, width=cfg.data.width,
+                             batch_size=cfg.eval.batch_size, device=device, directions=tuple(directions),
+                             trials=range(trials), rerank=(False, True) if rerank else (False,))
+    df.insert(0, "setting", [d + ("_rerank" if r else "") for d, r in zip(df["direction"], df["rerank"])])
+    return df
+
+
 def evaluate_backbone(model: ReIDBackbone, dataset, cfg: TrainConfig, *, modes=None, shots=None, trials=None,
-                      rerank=None, device: str | torch.device = "auto") -> pd.DataFrame:
+                      rerank=None, directions=None, device: str | torch.device = "auto") -> pd.DataFrame:
     """Per-trial results (one row per setting and gallery draw, column ``setting``)
-    of ``model`` on ``dataset``'s test split with ``cfg``'s protocol settings (each overridable)."""
+    of ``model`` on ``dataset``'s test split with ``cfg``'s protocol settings (each overridable;
+    ``directions``: LLCM's, default both)."""
     rerank = cfg.eval.rerank if rerank is None else rerank
     if cfg.data.dataset == "regdb":
         return _regdb_frame(model, dataset, cfg, device, rerank=rerank)
+    if cfg.data.dataset == "llcm":
+        return _llcm_frame(model, dataset, cfg, device, directions=directions or LLCM_DIRECTIONS,
+                           trials=cfg.eval.trials if trials is None else trials, rerank=rerank)
     return _sysu_frame(model, dataset, cfg, device, modes=modes or cfg.eval.modes, shots=shots or cfg.eval.shots,
                        trials=cfg.eval.trials if trials is None else trials, rerank=rerank)
 
@@ -96,12 +112,16 @@ def chance_by_setting(cfg: TrainConfig, dataset, settings, trials: int) -> dict[
     rand_perm = resolve_path(cfg.eval.rand_perm) if cfg.eval.rand_perm else None
     out = {}
     for key in dict.fromkeys(k.removesuffix("_rerank") for k in settings):
-        mode, shot = key.split("_")
         levels = []
         for t in range(trials):
-            q, g = sysu_query_gallery(dataset.test, mode, 1 if shot == "single" else 10, t, rand_perm)
+            if cfg.data.dataset == "llcm":
+                q, g = llcm_query_gallery(dataset, key, t)
+            else:
+                mode, shot = key.split("_")
+                q, g = sysu_query_gallery(dataset.test, mode, 1 if shot == "single" else 10, t, rand_perm)
             (qp, qc), (gp, gc) = labels(q), labels(g)
-            levels.append(pct(chance_levels(qp, gp, qc, gc)))
+            levels.append(pct(chance_levels(qp, gp, qc, gc, rule="same_camera" if cfg.data.dataset == "llcm"
+                                            else "location")))
         out[key] = {m: round(float(np.mean([lv[m] for lv in levels])), 4) for m in METRIC_NAMES}
     return out
 
@@ -113,7 +133,7 @@ def untrained_backbone(cfg: TrainConfig, num_classes: int) -> ReIDBackbone:
 
 
 def dataset_label(cfg: TrainConfig, dataset) -> str:
-    name = {"sysu": "SYSU-MM01", "regdb": "RegDB"}[cfg.data.dataset]
+    name = {"sysu": "SYSU-MM01", "regdb": "RegDB", "llcm": "LLCM"}[cfg.data.dataset]
     trial = f", trial {cfg.data.trial}" if cfg.data.dataset == "regdb" else ""
     if cfg.data.root is None:
         sensor = f", {cfg.data.synthetic.ir_sensor} IR cameras" if cfg.data.dataset == "sysu" else ""
@@ -135,7 +155,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
     model, record = load_backbone(run_dir, device)
     df = evaluate_backbone(model, dataset, cfg, device=device, **overrides)
     means, stds = metrics_by_setting(df)
-    trials = int(df["trial"].nunique()) if cfg.data.dataset == "sysu" else 1
+    trials = 1 if cfg.data.dataset == "regdb" else int(df["trial"].nunique())  # RegDB: the run's one split
     chance = chance_by_setting(cfg, dataset, means, trials)
     first = next(iter(means))
     results: dict[str, Any] = {
@@ -145,7 +165,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
     }
     if untrained:
         init = untrained_backbone(cfg, dataset.num_train_ids)
-        kw = {} if cfg.data.dataset == "regdb" else {"modes": (first.split("_")[0],), "shots": (1,), "trials": trials}
+        kw = {"regdb": {}, "llcm": {"directions": (first.removesuffix("_rerank"),), "trials": trials}}.get(
+            cfg.data.dataset, {"modes": (first.split("_")[0],), "shots": (1,), "trials": trials})
         df0 = evaluate_backbone(init, dataset, cfg, rerank=False, device=device, **kw)
         results["untrained"] = {k: v for k, v in metrics_by_setting(df0)[0].items() if k == first}
     results["eval_seconds"] = round(time.perf_counter() - t0, 2)

@@ -5,13 +5,15 @@
   (the row labels of :data:`tsgan_lib.eval.tables.TABLE_II`).
 - Settings: a SYSU-MM01 protocol setting is ``<mode>_<single|multi>[_rerank]``
   (``all_single``); a RegDB direction is ``visible->thermal`` or
-  ``thermal->visible`` (with ``_rerank``), the evaluation driver's names.
+  ``thermal->visible``, an LLCM one ``ir->visible`` or ``visible->ir`` (with
+  ``_rerank``), the evaluation drivers' names.
 - Metrics: the evaluation driver's columns, in percent.
 """
 
 from __future__ import annotations
 
 from tsgan_lib.eval.driver import METRICS, REGDB_DIRECTIONS
+from tsgan_lib.eval.llcm import LLCM_DIRECTIONS
 from tsgan_lib.eval.tables import TABLE_II, markdown_table  # noqa: F401 (the one Markdown writer)
 from tsgan_lib.train.steps import TABLE2_VARIANTS
 
@@ -27,11 +29,14 @@ def setting_key(mode: str, shots: int, rerank: bool = False) -> str:
 
 
 def setting_label(key: str) -> str:
-    """``"all_single"`` -> ``"all-search, single-shot"``; RegDB keys -> ``"visible→thermal"``."""
+    """``"all_single"`` -> ``"all-search, single-shot"``; RegDB keys -> ``"visible→thermal"``;
+    LLCM keys -> ``"IR→visible"``."""
     rerank = key.endswith("_rerank")
     base = key.removesuffix("_rerank")
     if base in REGDB_DIRECTIONS:
         text = base.replace("->", "→")
+    elif base in LLCM_DIRECTIONS:
+        text = base.replace("ir", "IR").replace("->", "→")
     else:
         mode, shots = base.split("_")
         text = f"{'all-search' if mode == 'all' else 'indoor'}, {shots}-shot"

@@ -265,7 +265,7 @@ def validate(cfg: TrainConfig) -> None:
         return ConfigError(f"{name}={value!r}: expected {expected}")
 
     d, r, flat = cfg.data, cfg.run, cfg.flat()
-    for name in ("synthetic", "synthetic_regdb"):
+    for name in ("synthetic", "synthetic_regdb", "synthetic_llcm"):
         try:
             getattr(d, name).validate()
         except ValueError as err:
