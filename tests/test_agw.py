@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
-from tsgan_lib.models import AGWBackbone, GeMPooling, NonLocalBlock, ReIDBackbone, build_agw_backbone, weights_cache_path
+from tsgan_lib.models import (AGWBackbone, GeMPooling, NonLocalBlock, ReIDBackbone, build_agw_backbone,
+                              weights_cache_path)
 from tsgan_lib.models.agw import GEM_P, NL_INTER_CHANNELS, insert_non_local
 
 H, W = 64, 32
