@@ -1,5 +1,6 @@
 """Data: records, the SYSU-MM01, RegDB and LLCM readers, the synthetic stand-ins,
-transforms, datasets and the cross-modality identity sampler."""
+transforms, datasets and the cross-modality identity sampler; CAJ's channel
+augmentation (:mod:`.channel_aug`) for the baseline rows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import os
 import torch
 from torch.utils.data import DataLoader
 
+from .channel_aug import (CAJ_VIEWS, CAJTransforms, ChannelAdapGrey, ChannelAugment, ChannelExchange,
+                          ChannelRandomErasing, build_caj_transforms, caj_batch, channel_augment_batch,
+                          draw_channel_aug)
 from .datasets import CrossModalityTrainSet, ImageDataset, read_image
 from .llcm import LLCM, load_llcm
 from .records import IR, RGB, DatasetError, ImageModeWarning, Record
@@ -30,6 +34,8 @@ __all__ = [
     "load_dataset", "build_train_loader",
     "build_tensor_train_loader", "TensorTrainLoader", "load_image_cache", "ImageCache", "ImageCacheError",
     "augment_batch", "draw_augment_params", "AugmentParams",
+    "CAJ_VIEWS", "CAJTransforms", "ChannelAdapGrey", "ChannelAugment", "ChannelExchange", "ChannelRandomErasing",
+    "build_caj_transforms", "caj_batch", "channel_augment_batch", "draw_channel_aug",
 ]
 
 

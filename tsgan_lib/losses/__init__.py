@@ -21,6 +21,10 @@
 
 Composite losses return a dict of named, already weighted terms
 (:mod:`.terms`); :func:`sum_terms` adds them up.
+
+Beside the paper's equations, the field's baselines (not in ``EQUATIONS``):
+:mod:`.wrt` holds AGW's weighted regularized triplet (:func:`.wrt.wrt_loss`)
+and CAJ's squared-difference variant (:func:`.wrt.squared_difference_loss`).
 """
 
 from .gan import (GANLossConfig, GANMode, adversarial_loss, backbone_gan_loss, cycle_loss, discriminator_fake_loss,
@@ -30,6 +34,7 @@ from .reid import ReIDLossConfig, id_loss, pairwise_euclidean, reid_loss, smooth
 from .teacher_student import (TSLossConfig, feature_map_mse, ts_cross_domain_loss, ts_fake_ir_loss, ts_loss,
                               ts_real_ir_loss)
 from .terms import LossTerms, detach_terms, sum_terms
+from .wrt import softmax_weights, squared_difference_loss, weighted_pair_distances, wrt_loss
 
 #: equation number -> the function that implements it
 EQUATIONS = {
@@ -46,4 +51,5 @@ __all__ = [
     "ReIDLossConfig", "id_loss", "pairwise_euclidean", "reid_loss", "smooth_labels", "triplet_loss",
     "TSLossConfig", "feature_map_mse", "ts_cross_domain_loss", "ts_fake_ir_loss", "ts_loss", "ts_real_ir_loss",
     "LossTerms", "detach_terms", "sum_terms", "EQUATIONS",
+    "softmax_weights", "squared_difference_loss", "weighted_pair_distances", "wrt_loss",
 ]

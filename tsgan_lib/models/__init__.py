@@ -9,10 +9,15 @@
 - :mod:`.cyclegan`      -- G_I, G_R, D_I, D_R in one container (the green box).
 - :mod:`.convert`       -- the one conversion between GAN range [-1, 1] and
   ImageNet-normalised ReID input.
+
+Beside the paper's boxes, the field's baseline AGW on the same backbone:
+
+- :mod:`.agw`           -- non-local blocks in FE, GeM pooling: :class:`AGWBackbone`.
 """
 
+from .agw import AGWBackbone, GeMPooling, NonLocalBlock, build_agw_backbone, insert_non_local
 from .backbone import (BackboneOutput, PretrainedWeightsError, ReIDBackbone, build_backbone,
-                       load_imagenet_state_dict, set_last_stride_one, weights_cache_path)
+                       load_imagenet_state_dict, map_trunk_keys, set_last_stride_one, weights_cache_path)
 from .cyclegan import CycleGAN, CycleGANConfig, build_cyclegan_from_config
 from .convert import gan_to_reid, reid_to_gan, reid_to_unit
 from .discriminator import (DiscriminatorConfig, JointDiscriminator, PatchDiscriminator, build_disc_ir,
@@ -22,7 +27,8 @@ from .teacher import FrozenTeacher
 
 __all__ = [
     "BackboneOutput", "PretrainedWeightsError", "ReIDBackbone", "build_backbone", "load_imagenet_state_dict",
-    "set_last_stride_one", "weights_cache_path",
+    "set_last_stride_one", "weights_cache_path", "map_trunk_keys",
+    "AGWBackbone", "GeMPooling", "NonLocalBlock", "build_agw_backbone", "insert_non_local",
     "CycleGAN", "CycleGANConfig", "build_cyclegan_from_config",
     "gan_to_reid", "reid_to_gan", "reid_to_unit",
     "DiscriminatorConfig", "JointDiscriminator", "PatchDiscriminator", "build_disc_ir", "discriminate_ir",

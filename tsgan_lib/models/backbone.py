@@ -56,6 +56,19 @@ class BackboneOutput(TypedDict):
     logits: Tensor    # [F]      classifier output, (B, num_classes)
 
 
+def map_trunk_keys(tv_state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A torchvision ResNet state_dict with the trunk's names: conv1 .. layer3
+    under ``former.``, layer4 under ``latter.``; ``fc.*`` left out."""
+    mapped = {}
+    for key, value in tv_state_dict.items():
+        head = key.split(".", 1)[0]
+        if head in FORMER_NAMES:
+            mapped["former." + key] = value
+        elif head == "layer4":
+            mapped["latter." + key.split(".", 1)[1]] = value
+    return mapped
+
+
 def set_last_stride_one(resnet: tv_resnet.ResNet) -> None:
     """Set every stride-2 convolution of ``layer4``'s first block (the 3x3 conv
     or conv1 of a BasicBlock, and the downsample 1x1 conv) to stride 1."""
@@ -139,15 +152,11 @@ class ReIDBackbone(nn.Module):
     def load_trunk_state_dict(self, tv_state_dict: dict[str, Tensor]) -> None:
         """Load a torchvision ResNet state_dict into FE + LE (``fc.*`` ignored).
         Strict on the trunk: every FE/LE tensor must be provided."""
-        mapped = {}
-        for key, value in tv_state_dict.items():
-            head = key.split(".", 1)[0]
-            if head in FORMER_NAMES:
-                mapped["former." + key] = value
-            elif head == "layer4":
-                mapped["latter." + key.split(".", 1)[1]] = value
-        trunk = nn.ModuleDict({"former": self.former, "latter": self.latter})
-        trunk.load_state_dict(mapped, strict=True)
+        self.trunk().load_state_dict(map_trunk_keys(tv_state_dict), strict=True)
+
+    def trunk(self) -> nn.ModuleDict:
+        """FE and LE as one module whose keys are ``former.*`` and ``latter.*``."""
+        return nn.ModuleDict({"former": self.former, "latter": self.latter})
 
     def forward_latter(self, fmap: Tensor) -> dict[str, Tensor]:
         """LE -> GAP -> V -> BNNeck -> F, from a feature map ``f_map``."""
