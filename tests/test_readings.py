@@ -201,3 +201,33 @@ def test_a_run_records_the_mechanism_and_trains_the_same_weights_without_probes(
     a, b = load_weights(with_probes.run_dir / "backbone.pt"), load_weights(without.run_dir / "backbone.pt")
     for k, v in a["state_dict"].items():
         assert torch.equal(v, b["state_dict"][k]), k
+
+
+# ---- the readings table and its sentences ---------------------------------------------------------
+
+def _fake_table() -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = []
+    for seed in range(5):
+        for variant, reading, r1, ts in (("backbone", "default", 20 + seed, float("nan")),
+                                         ("jd_all_ts", "default", 19 + seed, 15.0),
+                                         ("jd_all_ts", "ts_mean", 17 + seed + 0.1 * (seed % 2), 0.01)):
+            rows.append({"reading": reading, "variant": variant, "seed": seed, "all_single.R1": r1,
+                         "all_single.mAP": r1 + 5, "ts_share": ts, "fake_share": 3.0, "teacher_acc": 2.0,
+                         "student_acc": 1.0, "d_rejects_g": 99.0})
+    return pd.DataFrame(rows)
+
+
+def test_a_readings_effect_is_paired_by_seed_and_its_story_is_told_from_the_numbers():
+    from tsgan_lib.report.readings import reading_effect, reading_story, verdict_line
+
+    df = _fake_table()
+    e = reading_effect(df, "ts_mean")
+    assert e["seeds"] == 5 and e["delta_mean"] == pytest.approx(-2 + 0.1 * 2 / 5)
+    assert e["ci_high"] < 0 and e["ahead"] == 0
+    story = reading_story(df, "ts_mean")
+    assert "TS losses as the mean over map elements" in story and "Eq. (13)-(15)" in story
+    assert "beyond the noise, worse" in story and "TS share of grad at f_map 15.0 → 0.0 %" in story
+    line = verdict_line(df, "jd_all_ts", "default")
+    assert "-1.0 Rank-1 points" in line and "behind the backbone beyond the noise" in line

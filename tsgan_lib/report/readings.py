@@ -175,3 +175,59 @@ def run_readings(seeds: Sequence[int], readings: Sequence[str] = tuple(READINGS)
     write_json(out / f"readings_{name}.json", df.to_dict(orient="records"))
     log(f"wrote {out}/readings_{name}.{{md,json}} in {time.time() - t0:.0f} s")
     return df
+
+
+def load_readings(path: str | Path) -> pd.DataFrame:
+    """A ``readings_<name>.json`` (one record per run) as a DataFrame."""
+    import json
+
+    return pd.DataFrame(json.loads(Path(path).read_text()))
+
+
+def reading_effect(df: pd.DataFrame, reading: str, variant: str = "jd_all_ts",
+                   metric: str = "all_single.R1") -> dict:
+    """One reading's measured effect on ``variant``: the paired difference to the same-seed
+    default run (mean, interval, seeds ahead) and the probes' means with and without it."""
+    own = df[(df["variant"] == variant) & (df["reading"] == reading)].set_index("seed")
+    base = df[(df["variant"] == variant) & (df["reading"] == "default")].set_index("seed")
+    seeds = own.index.intersection(base.index)
+    out = {"reading": reading, "variant": variant, "metric": metric,
+           **paired_stats((own.loc[seeds, metric] - base.loc[seeds, metric]).to_numpy(float))}
+    for col, _, _, _ in PROBES:
+        out[f"{col}_default"], out[f"{col}_reading"] = float(base[col].mean()), float(own[col].mean())
+    return out
+
+
+def reading_story(df: pd.DataFrame, reading: str, variant: str = "jd_all_ts") -> str:
+    """What one reading does, in sentences generated from the readings table: the paper's words,
+    the change, its paired interval, and what the probes saw."""
+    r = READINGS[reading]
+    e = reading_effect(df, reading, variant)
+    lo, hi = e["ci_low"], e["ci_high"]
+    verdict = ("beyond the seed-to-seed noise, better" if lo > 0 else "beyond the noise, worse" if hi < 0
+               else "within the noise")
+    text = (f"**{r.title}.** The paper: {r.paper}. Against the same-seed {VARIANT_NAMES.get(variant, variant)} with "
+            f"the suite's defaults, all-search Rank-1 changes by {e['delta_mean']:+.1f} points "
+            f"({CONFIDENCE:.0%} CI [{lo:+.1f}, {hi:+.1f}], ahead on {e['ahead']} of {e['seeds']} seeds): {verdict}.")
+    probes = []
+    for col, _, header, _ in PROBES:
+        a, b = e[f"{col}_default"], e[f"{col}_reading"]
+        if not (np.isnan(a) or np.isnan(b)) and abs(b - a) >= max(1.0, 0.2 * abs(a)):
+            probes.append(f"{header} {a:.1f} → {b:.1f} %")
+    if probes:
+        text += " The probes moved: " + "; ".join(probes) + "."
+    return text
+
+
+def verdict_line(df: pd.DataFrame, variant: str, reading: str, metric: str = "all_single.R1") -> str:
+    """``variant`` with ``reading`` against the same-seed backbone, in one sentence."""
+    own = df[(df["variant"] == variant) & (df["reading"] == reading)].set_index("seed")[metric]
+    base = df[(df["variant"] == "backbone") & (df["reading"] == "default")].set_index("seed")[metric]
+    seeds = own.index.intersection(base.index)
+    s = paired_stats((own[seeds] - base[seeds]).to_numpy(float))
+    where = ("ahead of the backbone beyond the noise" if s["ci_low"] > 0 else
+             "behind the backbone beyond the noise" if s["ci_high"] < 0 else "level with the backbone within the noise")
+    name = READINGS[reading].title if reading in READINGS else "the suite's defaults"
+    return (f"{VARIANT_NAMES.get(variant, variant)} with {name}: {s['delta_mean']:+.1f} Rank-1 points against the "
+            f"same-seed backbone ({CONFIDENCE:.0%} CI [{s['ci_low']:+.1f}, {s['ci_high']:+.1f}], ahead on "
+            f"{s['ahead']} of {s['seeds']} seeds): {where}.")
