@@ -19,11 +19,13 @@ ordinary PatchGAN with the same :func:`adversarial_loss`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from tsgan_lib.ranges import NonNegative
 
 from .terms import LossTerms
 
@@ -35,8 +37,8 @@ class GANLossConfig:
     """The GAN loss form and the cycle weight ω of Eq. (7)."""
 
     mode: GANMode = "vanilla"  # "vanilla" (the paper's log-likelihood) or "lsgan"
-    omega: float = 10.0        # ω, weight of the cycle loss (6) in Eq. (7)
-    identity: float = 0.0      # CycleGAN's identity loss weight; 0 = off (not in the paper)
+    omega: Annotated[float, NonNegative] = 10.0        # ω, weight of the cycle loss (6) in Eq. (7)
+    identity: Annotated[float, NonNegative] = 0.0      # CycleGAN's identity loss weight; 0 = off (not in the paper)
 
 
 def adversarial_loss(logits: Tensor, target_real: bool, mode: GANMode = "vanilla") -> Tensor:

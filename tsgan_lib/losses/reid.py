@@ -9,10 +9,13 @@ The weights default to the paper's Section IV.B: λ1 = 3.0, λ2 = 1.0,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from tsgan_lib.ranges import NonNegative, Probability
 
 from .terms import LossTerms
 
@@ -21,11 +24,11 @@ from .terms import LossTerms
 class ReIDLossConfig:
     """Weights and hyper-parameters of L_ReID (Eq. 8-11), paper defaults."""
 
-    lambda_id: float = 3.0        # λ1, weight of the ID loss (9)
-    lambda_tri: float = 1.0       # λ2, weight of the triplet loss (11)
-    lambda_gan: float = 0.1       # λ3, weight of the backbone's GAN loss (12)
-    margin: float = 0.3           # m, triplet margin (11)
-    label_smoothing: float = 0.1  # ε of Eq. (10)
+    lambda_id: Annotated[float, NonNegative] = 3.0        # λ1, weight of the ID loss (9)
+    lambda_tri: Annotated[float, NonNegative] = 1.0       # λ2, weight of the triplet loss (11)
+    lambda_gan: Annotated[float, NonNegative] = 0.1       # λ3, weight of the backbone's GAN loss (12)
+    margin: Annotated[float, NonNegative] = 0.3           # m, triplet margin (11)
+    label_smoothing: Annotated[float, Probability] = 0.1  # ε of Eq. (10)
 
 
 def smooth_labels(targets: Tensor, num_classes: int, epsilon: float) -> Tensor:
