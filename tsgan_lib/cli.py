@@ -184,6 +184,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tsgan_lib.files import FileWriteError
     from tsgan_lib.report.results import evaluate_run, save_results
 
     run_dir = user_path(args.run_dir)
@@ -191,7 +192,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results, _ = evaluate_run(run_dir, device=args.device, write=False, **overrides)
     _print_table(results)  # first: a folder that cannot be written to still gets its table
     if not args.no_write:
-        save_results(run_dir, results)
+        try:
+            save_results(run_dir, results)
+        except FileWriteError as err:
+            raise FileWriteError(err.errno, f"{err.user_message} (the table is above; --no-write skips "
+                                            "results.json)") from err
     return 0
 
 

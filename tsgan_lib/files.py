@@ -82,8 +82,10 @@ def _write_remedy(err: OSError, folder: Path) -> str:
     """What to do about a failed write, by its cause (a full disk is not a read-only folder)."""
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return "The disk is full: free some space and run again"
-    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{folder} is read-only for this user: fix its permissions or write somewhere else"
+    if err.errno == errno.EROFS:
+        return f"{folder} is on a read-only file system: write somewhere else"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return f"{folder} is not writable by this user: fix its permissions or write somewhere else"
     return "Check the folder and the disk, then run again"
 
 
