@@ -18,6 +18,7 @@ import torch
 from tinyrun import tiny_settings
 from tsgan_lib.cli import main
 from tsgan_lib.files import load_weights
+from tsgan_lib.train.stop import StopRequest, Stopped
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,27 @@ def no_stray_signal():
     yield stray
     signal.signal(signal.SIGTERM, previous)
     assert not stray, "a stop request was not handled by the run"
+
+
+def test_one_stop_request_spans_nested_contexts_and_each_stop_is_one_line():
+    """train() inside run() inside run_trials(), a fit loop inside train(): they all share the outermost
+    request, so a signal noticed by none of the inner ones is still there at the next boundary."""
+    before = signal.getsignal(signal.SIGTERM)
+    with StopRequest() as outer:
+        with StopRequest() as inner:
+            assert inner is outer
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert outer.requested and outer.signame == "SIGTERM" and signal.getsignal(signal.SIGTERM) != before
+        with pytest.raises(Stopped, match=r"^stopped \(SIGTERM\) between A and B; run the same command again to "
+                                          r"resume$"):
+            outer.check("between A and B")
+        with pytest.raises(Stopped, match="at once, by a second signal"):
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before  # the outermost exit restores the handlers
+    with StopRequest() as stop, pytest.raises(Stopped, match=r"stopped \(SIGINT\) during the test"):
+        with stop.immediate("during the test"):  # a phase that loses nothing stops at once
+            os.kill(os.getpid(), signal.SIGINT)
+            raise AssertionError("the signal did not stop the phase")
 
 
 def _args(tmp: Path, name: str, **overrides) -> list[str]:

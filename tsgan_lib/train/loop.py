@@ -186,7 +186,7 @@ class FitLoop:
         differ = {k: (saved.get(k), v) for k, v in self.meta.items() if saved.get(k) != v}
         if differ:
             raise RunMismatch(f"{path} holds {self.mismatch} ({describe_changes(differ)}); resuming would mix "
-                             f"two runs: {self.restart_hint}")
+                              f"two runs: {self.restart_hint}")
         for name, obj in self.components.items():
             if ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])

@@ -104,6 +104,8 @@ class StopRequest:
     @contextlib.contextmanager
     def immediate(self, where: str):
         """A phase that loses nothing when cut short (the test): a signal inside it stops at once."""
+        if self.requested:  # arrived since the last check
+            raise Stopped(where, self.signame)
         previous, self._at_once = self._at_once, where
         try:
             yield

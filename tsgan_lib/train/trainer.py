@@ -16,8 +16,8 @@ The epochs, checkpoints, resuming, logging and the non-finite guard are the
 folder. One stop request (:mod:`tsgan_lib.train.stop`) spans the whole run:
 Ctrl-C or SIGTERM stops it inside a fit loop (after a checkpoint) or at the
 next boundary between phases (teacher -> Algorithm 1 -> test, and between
-RegDB trials), never silently. With ``torchrun`` each process trains its share of every
-step (:mod:`tsgan_lib.train.distributed`); rank 0 writes the files.
+RegDB trials), never silently. With ``torchrun`` each process trains its share
+of every step (:mod:`tsgan_lib.train.distributed`); rank 0 writes the files.
 """
 
 from __future__ import annotations
