@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import typing
 from collections.abc import Iterator
@@ -48,7 +49,9 @@ class Range:
         """Whether one value (not a tuple) lies in the range."""
         if self.choices:
             return value in self.choices
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):  # (an int is finite, however large)
             return False
         if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
             return False
@@ -123,6 +126,12 @@ class _FilePath:
 FilePath = _FilePath()
 
 
+@functools.lru_cache(maxsize=None)
+def annotated_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls, include_extras=True)``, evaluated once per class."""
+    return typing.get_type_hints(cls, include_extras=True)
+
+
 def markers(tp: Any) -> tuple:
     """The markers of an annotated type (``Annotated[float, NonNegative]`` -> ``(NonNegative,)``)."""
     return tuple(getattr(tp, "__metadata__", ())) if typing.get_origin(tp) is typing.Annotated else ()
@@ -159,7 +168,7 @@ def problem(value: Any, rule: Range, tp: Any) -> str | None:
 
 def violations(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
     """``(dotted name, value, what was expected)`` for every field of a dataclass tree outside its range."""
-    hints = typing.get_type_hints(type(obj), include_extras=True)
+    hints = annotated_hints(type(obj))
     for f in dataclasses.fields(obj):
         value, name = getattr(obj, f.name), f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tsgan_lib.errors import USAGE, TsganUserError
-from tsgan_lib.ranges import is_path, range_of, violations
+from tsgan_lib.ranges import annotated_hints, is_path, range_of, violations
 
 
 class ConfigError(ValueError, TsganUserError):
@@ -64,7 +64,7 @@ def field_types(cls: type, prefix: str = "") -> dict[str, Any]:
 
 def _leaves(cls: type, prefix: str = "") -> dict[str, Any]:
     """Every setting's dotted name and annotated type, with its markers (``Annotated[float, ...]``)."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+    hints = annotated_hints(cls)
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
@@ -178,7 +178,7 @@ def comments(cls: type) -> dict[str, str]:
 def describe(obj: Any, prefix: str = "") -> list[str]:
     """``name = value    # meaning (valid: range)`` for every leaf setting of a dataclass tree."""
     notes, lines = comments(type(obj)), []
-    hints = typing.get_type_hints(type(obj), include_extras=True)
+    hints = annotated_hints(type(obj))
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
