@@ -32,8 +32,10 @@ could not be written (full disk, read-only folder); 7 training diverged
 (non-finite losses). 130: stopped by Ctrl-C or SIGTERM, at a step (after a
 checkpoint) or between phases; the same command resumes.
 
-Only standard-library modules are imported until a command runs, so
-``tsgan --help`` and ``tsgan <command> --help`` answer at once.
+Only the named command's arguments are built, and only standard-library
+modules are imported until a command runs, so ``tsgan --help`` and the help of
+``train``, ``evaluate`` and ``search`` answer at once (``ablation`` and
+``verify`` take their arguments from library modules that import torch).
 """
 
 from __future__ import annotations
