@@ -468,7 +468,7 @@ CASES = [
     Case("setting: K < 1", lambda t: {}, lambda c: resolve_config(None, {"data.K": 0}), ConfigError,
          ("data.K=0", "a positive integer")),
     Case("setting: P < 2", lambda t: {}, lambda c: resolve_config(None, {"data.P": 1}), ConfigError,
-         ("data.P=1", "at least 2 identities per batch")),
+         ("data.P=1", "at least 2 (the triplet loss needs negatives)")),
     Case("setting: an image size the backbone cannot take", lambda t: {},
          lambda c: resolve_config(None, {"data.height": 100}), ConfigError, ("data.height=100", "a multiple of 16")),
     Case("setting: a milestone beyond the last epoch", lambda t: {},
@@ -494,7 +494,7 @@ CASES = [
          lambda c: load_config(c["path"]), FileFormatError, ("{path}", "is not valid JSON", "config.json")),
     Case("file: a full disk during a checkpoint write", lambda t: {"path": str(t / "checkpoint.pt")},
          lambda c: _write_on_full_disk(c["path"]), FileWriteError,
-         ("{path}", "No space left on device", "Free some disk space")),
+         ("{path}", "No space left on device", "The disk is full: free some space")),
     Case("file: a second run on one folder", lambda t: {"path": str(t)}, lambda c: _lock_twice(c["path"]),
          RunFolderBusy, ("{path} is in use by pid", "another run is writing there", "run.dir")),
 ]

@@ -37,9 +37,9 @@ def test_alpha_c_from_every_source_reaches_the_step():
 
 
 def test_command_line_strings_are_parsed_to_the_settings_types():
-    c = resolve_config(None, ["schedule.milestones=[2, 3]", "schedule.epochs=4", "model.pretrained=false",
-                              "data.pad=None", "eval.modes=all", "optim.lr_backbone=1e-3", "run.dir=2024",
-                              "optim.betas_gan=[0.9, 0.99]"])
+    c = resolve_config(None, ["schedule.milestones=[2, 3]", "schedule.epochs=4", "schedule.warmup_epochs=1",
+                              "model.pretrained=false", "data.pad=None", "eval.modes=all", "optim.lr_backbone=1e-3",
+                              "run.dir=2024", "optim.betas_gan=[0.9, 0.99]"])
     assert c.schedule.milestones == (2, 3) and c.schedule.epochs == 4 and c.model.pretrained is False
     assert c.data.pad is None and c.eval.modes == ("all",) and c.optim.lr_backbone == 1e-3
     assert c.run.dir == "2024" and c.optim.betas_gan == (0.9, 0.99)
@@ -83,7 +83,8 @@ def test_every_setting_has_a_type_and_a_place():
 
 
 def test_presets_inherit_from_their_base(tmp_path):
-    (tmp_path / "family.yaml").write_text("schedule: {epochs: 7, milestones: [3]}\nmodel: {depth: 34}\n")
+    (tmp_path / "family.yaml").write_text("schedule: {epochs: 7, warmup_epochs: 2, milestones: [3]}\n"
+                                          "model: {depth: 34}\n")
     (tmp_path / "row.yaml").write_text("base: family.yaml\nvariant: backbone\nschedule: {epochs: 9}\n")
     c = resolve_config(tmp_path / "row.yaml", {"model.depth": 18})
     assert (c.schedule.epochs, c.schedule.milestones, c.model.depth, c.variant) == (9, (3,), 18, "backbone")

@@ -47,10 +47,10 @@ def test_ranks_draw_disjoint_identities_that_together_cover_the_epoch():
 
 
 def _torchrun(tmp: Path, name: str, **overrides) -> subprocess.CompletedProcess:
-    settings = tiny_settings(tmp, name, **overrides)
+    settings = tiny_settings(tmp, name, **{"run__threads": 1, "data__synthetic__num_ids": 30, "eval__trials": 1,
+                                           **overrides})
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-           "tsgan_lib", "train", "--set", *(f"{k}={v}" for k, v in settings.items()),
-           "run.threads=1", "data.synthetic.num_ids=30", "eval.trials=1"]
+           "tsgan_lib", "train", "--set", *(f"{k}={v}" for k, v in settings.items())]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     rank0 = "\n".join(line for line in done.stderr.splitlines() if line.startswith("[rank0]"))
     assert done.returncode == 0, done.stdout[-2000:] + (rank0 or done.stderr)[-4000:]

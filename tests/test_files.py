@@ -37,7 +37,7 @@ def test_a_full_disk_leaves_the_previous_checkpoint_and_says_so(tmp_path, monkey
 
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(FileWriteError, match=r"checkpoint.pt \(No space left on device\); the previous file is "
-                                             r"intact\. Free some disk space"):
+                                             r"intact\. The disk is full: free some space"):
         save_atomic({"x": torch.zeros(2)}, path)
     monkeypatch.undo()
     assert torch.equal(load_weights(path)["x"], torch.ones(2))

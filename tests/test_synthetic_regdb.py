@@ -104,7 +104,7 @@ def test_cache_root_and_foreign_folders(tmp_path):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="num_ids must be even"):
+    with pytest.raises(ValueError, match=r"num_ids=11: expected an integer of at least 4, a multiple of 2"):
         SyntheticRegDBConfig(num_ids=11).validate()
     with pytest.raises(ValueError, match="images_per_modality"):
         SyntheticRegDBConfig(images_per_modality=0).validate()

@@ -24,6 +24,7 @@ Everything here holds tensors, numbers, strings, lists and dicts only.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -37,17 +38,23 @@ from typing import Any
 import torch
 from torch import nn
 
+from tsgan_lib.errors import MISSING_FILE, RUN_FOLDER, WRITE_FAILED, MissingFileError, TsganUserError
+
 FORMAT = "tsgan-network-1"
 KINDS = ("teacher", "backbone", "cyclegan")
 
 
-class FileFormatError(ValueError):
+class FileFormatError(ValueError, TsganUserError):
     """A file exists but is not what was expected (truncated, corrupted, the
     wrong kind, invalid JSON). The message names the file."""
 
+    exit_code = MISSING_FILE
 
-class FileWriteError(OSError):
+
+class FileWriteError(OSError, TsganUserError):
     """Writing a file failed (e.g. a full disk); the previous file, if any, is intact."""
+
+    exit_code = WRITE_FAILED
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -64,11 +71,22 @@ def _write_atomic(path: str | os.PathLike, write) -> Path:
     except OSError as err:
         kept = "the previous file is intact" if path.exists() else "no file was written"
         raise FileWriteError(err.errno, f"could not write {path} ({err.strerror or err}); {kept}. "
-                                        "Free some disk space (or fix the folder's permissions) and run again") from err
+                                        f"{_write_remedy(err, path.parent)}") from err
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _write_remedy(err: OSError, folder: Path) -> str:
+    """What to do about a failed write, by its cause (a full disk is not a read-only folder)."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "The disk is full: free some space and run again"
+    if err.errno == errno.EROFS:
+        return f"{folder} is on a read-only file system: write somewhere else"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return f"{folder} is not writable by this user: fix its permissions or write somewhere else"
+    return "Check the folder and the disk, then run again"
 
 
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
@@ -79,6 +97,11 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write a text file (JSON, a log) through a temporary file and a rename."""
     return _write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write a binary file (a figure) through a temporary file and a rename."""
+    return _write_atomic(path, lambda f: f.write(data))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
@@ -92,35 +115,35 @@ def read_json(path: str | os.PathLike, what: str = "a JSON file") -> Any:
     JSON a :class:`FileFormatError`, both naming the file and what was expected."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no file {path}: expected {what}")
+        raise MissingFileError(f"no file {path}: expected {what}")
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise FileFormatError(f"{path} is not valid JSON ({err}): expected {what}") from err
 
 
-def load_weights(path: str | os.PathLike, device: torch.device | str = "cpu") -> Any:
+def load_weights(path: str | os.PathLike, device: torch.device | str = "cpu",
+                 remedy: str = "Restore it from a copy, or delete it and make it again") -> Any:
     """``torch.load(path, weights_only=True)`` with errors that name the file.
 
     A file that holds pickled Python objects (anything but tensors and plain
     values) is refused before anything in it runs; a truncated or corrupted
-    file says so.
+    file says so, and what to do (``remedy``: the caller knows what deleting it means).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise MissingFileError(f"no file {path}: expected a weights file (torch.save)")
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as err:
         if "global" not in str(err).lower():  # not a refused Python object: the bytes are damaged
             raise FileFormatError(f"{path}: not a readable weights-only checkpoint: truncated or corrupted "
-                                  f"({_first_line(err)}). Delete it or restore it from a copy") from err
+                                  f"({_first_line(err)}). {remedy}") from err
         raise FileFormatError(f"{path}: refused: it holds pickled Python objects, not only tensors and plain "
                               f"values, so it is not a weights-only file and nothing in it was run ({_first_line(err)})") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise FileFormatError(f"{path}: not a readable weights-only checkpoint: truncated or corrupted "
-                              f"({type(err).__name__}: {err}). Delete it (a run resumes from its previous "
-                              "checkpoint only if one exists) or restore it from a copy") from err
+                              f"({type(err).__name__}: {_first_line(err)}). {remedy}") from err
 
 
 def _first_line(err: Exception) -> str:
@@ -243,12 +266,25 @@ def load_network(path: str | os.PathLike, device: torch.device | str = "cpu",
 def load_backbone(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, NetworkRecord]:
     """A trained student (``backbone.pt``, or a run folder holding it), ready for testing."""
     path = Path(path)
+    if path.is_dir() and not (path / "backbone.pt").is_file():
+        raise MissingFileError(f"{path} holds no backbone.pt: its training has not finished (run the same "
+                               "`tsgan train` again to finish it)")
+    if not path.exists():
+        raise MissingFileError(f"no run folder or backbone file {path}: expected a folder written by `tsgan train`")
     return load_network(path / "backbone.pt" if path.is_dir() else path, device, kind="backbone")
 
 
 # ---- one run per folder -----------------------------------------------------------------------
-class RunFolderBusy(RuntimeError):
+class RunFolderBusy(RuntimeError, TsganUserError):
     """Another live process holds the run folder's lock."""
+
+    exit_code = RUN_FOLDER
+
+
+class RunMismatch(ValueError, TsganUserError):
+    """A run folder holds a run made with other settings than the ones asked for; the message names each."""
+
+    exit_code = RUN_FOLDER
 
 
 class RunLock:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tsgan_lib.errors import UsageError
+from tsgan_lib.paths import REPO_ROOT, resolve_path  # noqa: F401 (re-exported: the torch-free home of both)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -19,9 +18,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UsageError(f"device={device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'auto' or 'cpu'")
+        raise UsageError(f"device={device!r} was requested but CUDA is not available; use 'auto' or 'cpu'")
     return dev
 
 
@@ -30,13 +32,3 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def resolve_path(path: str | os.PathLike | None, base: Path = REPO_ROOT) -> Path | None:
-    """Resolve a relative path against the repository root (not the current
-    working directory: papermill runs in the caller's folder, nbval in the
-    notebook's). ``None`` stays ``None``; ``~`` is expanded."""
-    if path is None:
-        return None
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else (base / p).resolve()

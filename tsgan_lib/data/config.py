@@ -15,7 +15,9 @@ is the user's, not a table row's: the presets in ``params/`` never set it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
+
+from tsgan_lib.ranges import AtLeast, Between, FilePath, NonNegative, Probability, Range
 
 from .llcm import load_llcm
 from .records import DatasetError
@@ -27,6 +29,8 @@ from .sysu import load_sysu
 from .transforms import default_pad
 
 DATASETS = ("sysu", "regdb", "llcm")
+_SIZE = ("the backbone's layer-3 map is 1/16 of the image and the joint D_I aligns the two; "
+         "the PatchGAN needs 32 px")
 
 
 @dataclass
@@ -40,20 +44,20 @@ class DataConfig:
     """
 
     dataset: Literal["sysu", "regdb", "llcm"] = "sysu"  # the layout: SYSU-MM01 (the paper's benchmark), RegDB or LLCM
-    root: str | None = None         # the dataset folder; None = the synthetic stand-in of that layout
-    trial: int = 1                  # RegDB: which of the 10 identity splits this run trains and tests on
+    root: Annotated[str | None, FilePath] = None  # the dataset folder; None = the synthetic stand-in of that layout
+    trial: Annotated[int, Between(TRIALS[0], TRIALS[-1])] = 1  # RegDB: which of the 10 identity splits this run trains and tests on
     hold_out_val: bool = False      # SYSU-MM01: train on train_id.txt only and keep val_id.txt (docs/interpretations.md, 11)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)  # the SYSU-MM01 stand-in's generator
     synthetic_regdb: SyntheticRegDBConfig = field(default_factory=SyntheticRegDBConfig)  # the RegDB stand-in's
     synthetic_llcm: SyntheticLLCMConfig = field(default_factory=SyntheticLLCMConfig)  # the LLCM stand-in's
-    height: int = 288               # network input size (docs/interpretations.md, 6; the peers' SYSU-MM01 size)
-    width: int = 144
-    P: int = 8                      # identities per batch (paper IV.B: 8)
-    K: int = 4                      # (RGB, IR) pairs per identity (paper IV.B: 4)
-    pad: int | None = None          # random-crop padding in px; None = 10 px at 144 wide, scaled to the width
-    grey: float = 0.0               # P(an RGB training image is turned grey): channel augmentation, not the paper's
-    erasing: float = 0.0            # P(random erasing) (the strong baseline [34]: 0.5; the paper is silent)
-    workers: int = 0                # DataLoader worker processes (the PIL path)
+    height: Annotated[int, Range(32, multiple_of=16, why=_SIZE)] = 288  # network input size (docs/interpretations.md, 6; the peers' SYSU-MM01 size)
+    width: Annotated[int, Range(32, multiple_of=16, why=_SIZE)] = 144
+    P: Annotated[int, AtLeast(2, why="the triplet loss needs negatives")] = 8  # identities per batch (paper IV.B: 8)
+    K: Annotated[int, AtLeast(1)] = 4  # (RGB, IR) pairs per identity (paper IV.B: 4)
+    pad: Annotated[int | None, NonNegative] = None  # random-crop padding in px; None = 10 px at 144 wide, scaled to the width
+    grey: Annotated[float, Probability] = 0.0  # P(an RGB training image is turned grey): channel augmentation, not the paper's
+    erasing: Annotated[float, Probability] = 0.0  # P(random erasing) (the strong baseline [34]: 0.5; the paper is silent)
+    workers: Annotated[int, NonNegative] = 0  # DataLoader worker processes (the PIL path)
     pipeline: Literal["auto", "loader", "tensor"] = "auto"  # loader: PIL; tensor: uint8 cache, GPU augmentation
     resident: bool = False          # tensor pipeline: keep the whole uint8 cache on the GPU (SYSU-MM01: 4.3 GB)
     verify: bool = False            # decode every image before training (a corrupt file stops the run at once)

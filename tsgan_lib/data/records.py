@@ -16,12 +16,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from tsgan_lib.errors import DATASET, TsganUserError
+
 RGB = "rgb"
 IR = "ir"
 MODALITIES = (RGB, IR)
 
 
-class DatasetError(ValueError):
+class DatasetError(ValueError, TsganUserError):
     """A dataset tree, list file or image is missing or malformed.
 
     The message names the offending path (or parameter) and says what was
@@ -30,6 +32,8 @@ class DatasetError(ValueError):
     (``None`` when no single file is at fault) and :attr:`what`, which is how
     :mod:`tsgan_lib.data.verify` turns errors into problem reports.
     """
+
+    exit_code = DATASET
 
     def __init__(self, what: str, path: str | os.PathLike | None = None):
         self.what = str(what)

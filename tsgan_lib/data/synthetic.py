@@ -78,10 +78,12 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Annotated, Callable, Mapping
 
 import numpy as np
 from PIL import Image, ImageFilter
+
+from tsgan_lib.ranges import AtLeast, Between, OneOf, Positive, Probability, check_fields
 
 from .records import DatasetError
 from .sysu import ALL_CAMERAS, IR_CAMERAS, RGB_CAMERAS
@@ -138,47 +140,31 @@ class SyntheticConfig:
     key). ``ir_sensor``: what cameras 3 and 6 render, ``"nir"`` (SYSU-MM01's
     near-infrared cameras) or ``"thermal"`` (far-infrared, as in RegDB)."""
 
-    num_ids: int = 160
-    seed: int = 0
-    height: int = 128
-    width: int = 64
-    images_per_camera: tuple[int, int] = (2, 6)
-    split_fractions: tuple[float, float, float] = (0.6, 0.15, 0.25)
-    indoor_fraction: float = 0.6
-    twin_fraction: float = 0.2
-    jpeg_quality: int = 90
-    ir_sensor: str = "nir"
+    num_ids: Annotated[int, AtLeast(6, why="two ids per split")] = 160
+    seed: Annotated[int, Between(0, 2**32 - 1)] = 0
+    height: Annotated[int, AtLeast(32)] = 128
+    width: Annotated[int, AtLeast(16)] = 64
+    images_per_camera: Annotated[tuple[int, int], AtLeast(1)] = (2, 6)
+    split_fractions: Annotated[tuple[float, float, float], Positive] = (0.6, 0.15, 0.25)
+    indoor_fraction: Annotated[float, Probability] = 0.6
+    twin_fraction: Annotated[float, Probability] = 0.2
+    jpeg_quality: Annotated[int, Between(1, 100)] = 90
+    ir_sensor: Annotated[str, OneOf(*IR_SENSORS)] = "nir"
 
     def validate(self) -> None:
-        if self.num_ids < 6:
-            raise ValueError(f"num_ids must be at least 6 (two ids per split), got {self.num_ids}")
-        _check_size(self.height, self.width)
+        """``ValueError`` naming the field: each one outside the range stated beside it, then the rules
+        that tie fields together."""
+        check_fields(self)
         lo, hi = self.images_per_camera
-        if not 1 <= lo <= hi:
-            raise ValueError(f"images_per_camera must be (lo, hi) with 1 <= lo <= hi, got {self.images_per_camera}")
-        if len(self.split_fractions) != 3 or min(self.split_fractions) <= 0:
-            raise ValueError(f"split_fractions must be three positive numbers (train, val, test), got {self.split_fractions}")
-        for name in ("indoor_fraction", "twin_fraction"):
-            v = getattr(self, name)
-            if not 0 <= v <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {v}")
-        _check_jpeg(self.jpeg_quality)
-        if self.ir_sensor not in IR_SENSORS:
-            raise ValueError(f"ir_sensor must be one of {IR_SENSORS}, got {self.ir_sensor!r}")
+        if lo > hi:
+            raise ValueError(f"images_per_camera={[lo, hi]}: expected (lo, hi) with lo <= hi")
+        if _split_sizes(self)[0] < 2:
+            raise ValueError(f"num_ids={self.num_ids} leaves fewer than 2 training ids with "
+                             f"split_fractions={list(self.split_fractions)}")
 
     def key(self) -> str:
         payload = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-def _check_size(height: int, width: int) -> None:
-    if height < 32 or width < 16:
-        raise ValueError(f"height/width must be at least 32x16, got {height}x{width}")
-
-
-def _check_jpeg(quality: int) -> None:
-    if not 1 <= quality <= 100:
-        raise ValueError(f"jpeg_quality must lie in 1..100, got {quality}")
 
 
 def config_from(cls, kwargs: Mapping, caller: str):
@@ -627,14 +613,19 @@ def _sysu_camera(cam: int, ir_sensor: str) -> Camera:
 
 
 # ----------------------------------------------------------------- the tree
-def _split_ids(cfg: SyntheticConfig) -> dict[str, list[int]]:
-    rng = np.random.default_rng([cfg.seed, 2])
-    ids = rng.permutation(np.arange(1, cfg.num_ids + 1)).tolist()
+def _split_sizes(cfg: SyntheticConfig) -> tuple[int, int, int]:
+    """How many identities the train, val and test splits get (at least 1 val, 2 test)."""
     f = np.asarray(cfg.split_fractions, float)
     f = f / f.sum()
     n_val = max(1, int(round(f[1] * cfg.num_ids)))
     n_test = max(2, int(round(f[2] * cfg.num_ids)))
-    n_train = cfg.num_ids - n_val - n_test
+    return cfg.num_ids - n_val - n_test, n_val, n_test
+
+
+def _split_ids(cfg: SyntheticConfig) -> dict[str, list[int]]:
+    rng = np.random.default_rng([cfg.seed, 2])
+    ids = rng.permutation(np.arange(1, cfg.num_ids + 1)).tolist()
+    n_train, n_val, n_test = _split_sizes(cfg)
     if n_train < 2:
         raise ValueError(f"num_ids={cfg.num_ids} leaves fewer than 2 training ids with split_fractions={cfg.split_fractions}")
     return {"train": sorted(ids[:n_train]), "val": sorted(ids[n_train:n_train + n_val]),

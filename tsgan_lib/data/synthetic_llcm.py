@@ -48,13 +48,16 @@ import os
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from PIL import Image, ImageFilter
 
+from tsgan_lib.ranges import AtLeast, Between, Probability, Range, check_fields
+
 from .llcm import NIR_CAMERAS, TEST_FOLDERS, VIS_CAMERAS
 from .records import IR, RGB
-from .synthetic import (GENERATOR_VERSION, MARKER, Camera, _check_jpeg, _check_size, _draw_pose, _identities,
+from .synthetic import (GENERATOR_VERSION, MARKER, Camera, _draw_pose, _identities,
                         _paint_rgb, _render, _scene, cache_dir_default, config_from, write_atomically)
 
 LLCM_POPULATION = (1064,)  # prefixes every seed: LLCM's people are not the other stand-ins'
@@ -67,29 +70,26 @@ _MODE_CODE = {RGB: 1, IR: 2}
 class SyntheticLLCMConfig:
     """Arguments of the LLCM stand-in's generator (they form the cache key)."""
 
-    num_ids: int = 150
-    seed: int = 0
-    height: int = 128
-    width: int = 64
-    images_per_camera: tuple[int, int] = (1, 4)
-    camera_fraction: float = 0.5
-    test_fraction: float = 0.33
-    twin_fraction: float = 0.2
-    jpeg_quality: int = 90
+    num_ids: Annotated[int, AtLeast(4)] = 150
+    seed: Annotated[int, Between(0, 2**32 - 1)] = 0
+    height: Annotated[int, AtLeast(32)] = 128
+    width: Annotated[int, AtLeast(16)] = 64
+    images_per_camera: Annotated[tuple[int, int], AtLeast(1)] = (1, 4)
+    camera_fraction: Annotated[float, Probability] = 0.5
+    test_fraction: Annotated[float, Range(0, 1, lo_open=True, hi_open=True)] = 0.33
+    twin_fraction: Annotated[float, Probability] = 0.2
+    jpeg_quality: Annotated[int, Between(1, 100)] = 90
 
     def validate(self) -> None:
-        _check_size(self.height, self.width)
+        """``ValueError`` naming the first field outside its stated range, or sizes that leave no split."""
+        check_fields(self)
         lo, hi = self.images_per_camera
-        if not 1 <= lo <= hi:
-            raise ValueError(f"images_per_camera must be (lo, hi) with 1 <= lo <= hi, got {self.images_per_camera}")
-        for name in ("camera_fraction", "twin_fraction"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not lo <= hi:
+            raise ValueError(f"images_per_camera={self.images_per_camera}: expected (lo, hi) with lo <= hi")
         n_test = _num_test(self)
-        if not 0 < self.test_fraction < 1 or n_test < 2 or self.num_ids - n_test < 2:
+        if n_test < 2 or self.num_ids - n_test < 2:
             raise ValueError(f"num_ids={self.num_ids} and test_fraction={self.test_fraction} must leave at least "
                              "2 training and 2 test ids")
-        _check_jpeg(self.jpeg_quality)
 
     def key(self) -> str:
         payload = json.dumps({"layout": "llcm", "version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)

@@ -50,12 +50,15 @@ import os
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from PIL import Image
 
+from tsgan_lib.ranges import AtLeast, Between, Probability, Range, check_fields
+
 from .regdb import TRIALS
-from .synthetic import (GENERATOR_VERSION, MARKER, Camera, _check_jpeg, _check_size, _draw_pose, _identities,
+from .synthetic import (GENERATOR_VERSION, MARKER, Camera, _draw_pose, _identities,
                         _render, cache_dir_default, config_from, write_atomically)
 
 REGDB_POPULATION = (412,)  # prefixes every seed: RegDB's people are not the SYSU stand-in's
@@ -67,24 +70,17 @@ VIEW_BIAS = (0.45, 0.45, 0.10)  # people walk towards or away from the camera pa
 class SyntheticRegDBConfig:
     """Arguments of the RegDB stand-in's generator (they form the cache key)."""
 
-    num_ids: int = 412
-    seed: int = 0
-    height: int = 128
-    width: int = 64
-    images_per_modality: int = 10
-    twin_fraction: float = 0.2
-    jpeg_quality: int = 90
+    num_ids: Annotated[int, Range(4, multiple_of=2, why="a 50/50 split of at least 2 ids each")] = 412
+    seed: Annotated[int, Between(0, 2**32 - 1)] = 0
+    height: Annotated[int, AtLeast(32)] = 128
+    width: Annotated[int, AtLeast(16)] = 64
+    images_per_modality: Annotated[int, AtLeast(1)] = 10
+    twin_fraction: Annotated[float, Probability] = 0.2
+    jpeg_quality: Annotated[int, Between(1, 100)] = 90
 
     def validate(self) -> None:
-        if self.num_ids < 4 or self.num_ids % 2:
-            raise ValueError(f"num_ids must be even and at least 4 (a 50/50 split of at least 2 ids each), "
-                             f"got {self.num_ids}")
-        _check_size(self.height, self.width)
-        if self.images_per_modality < 1:
-            raise ValueError(f"images_per_modality must be at least 1, got {self.images_per_modality}")
-        if not 0 <= self.twin_fraction <= 1:
-            raise ValueError(f"twin_fraction must lie in [0, 1], got {self.twin_fraction}")
-        _check_jpeg(self.jpeg_quality)
+        """``ValueError`` naming the first field outside the range stated beside it."""
+        check_fields(self)
 
     def key(self) -> str:
         payload = json.dumps({"layout": "regdb", "version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)

@@ -12,6 +12,9 @@ LLCM ``modes``, ``shots`` and ``rand_perm`` do not apply: both directions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from tsgan_lib.ranges import AtLeast, FilePath, OneOf
 
 from .protocol import NUM_TRIALS
 
@@ -20,12 +23,12 @@ from .protocol import NUM_TRIALS
 class EvalConfig:
     """The test of a trained run (SYSU-MM01 protocol; paper Section IV.A)."""
 
-    modes: tuple[str, ...] = ("all", "indoor")  # search modes: all-search (cams 1, 2, 4, 5) and indoor (1, 2)
-    shots: tuple[int, ...] = (1,)               # gallery images per (id, camera): 1 single-shot, 10 multi-shot
-    trials: int = NUM_TRIALS                    # random gallery draws (the protocol: 10)
+    modes: Annotated[tuple[str, ...], OneOf("all", "indoor")] = ("all", "indoor")  # search modes: all-search (cams 1, 2, 4, 5) and indoor (1, 2)
+    shots: Annotated[tuple[int, ...], OneOf(1, 10)] = (1,)  # gallery images per (id, camera): 1 single-shot, 10 multi-shot
+    trials: Annotated[int, AtLeast(1)] = NUM_TRIALS                    # random gallery draws (the protocol: 10)
     rerank: bool = False                        # also k-reciprocal re-ranking (paper IV.B.1)
-    batch_size: int = 128                       # feature extraction batch
-    rand_perm: str | None = None                # the official rand_perm_cam.mat (exact galleries); None = seeded draws
+    batch_size: Annotated[int, AtLeast(1)] = 128                       # feature extraction batch
+    rand_perm: Annotated[str | None, FilePath] = None  # the official rand_perm_cam.mat (exact galleries); None = seeded draws
 
     def __post_init__(self) -> None:
         self.modes = tuple(self.modes)

@@ -30,11 +30,13 @@ multiplied by a constant (up to its ε), so the factor is left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from tsgan_lib.ranges import NonNegative
 
 from .terms import LossTerms
 
@@ -49,10 +51,10 @@ class GANLossConfig:
     """The GAN loss form, the cycle weight ω of Eq. (7) and what D_I is shown (docs/interpretations.md, 1, 3-4)."""
 
     mode: GANMode = "vanilla"  # "vanilla" (the paper's log-likelihood) or "lsgan"
-    omega: float = 10.0        # ω, weight of the cycle loss (6) in Eq. (7)
-    identity: float = 0.0      # CycleGAN's λ_idt: g_idt = λ_idt·ω·(|G_R(X_R)-X_R|+|G_I(X_I)-X_I|); CycleGAN 0.5; 0 = off
+    omega: Annotated[float, NonNegative] = 10.0        # ω, weight of the cycle loss (6) in Eq. (7)
+    identity: Annotated[float, NonNegative] = 0.0      # CycleGAN's λ_idt: g_idt = λ_idt·ω·(|G_R(X_R)-X_R|+|G_I(X_I)-X_I|); CycleGAN 0.5; 0 = off
     fake_set: FakeSet = "paper"  # D_I's fakes: M of Eq. 5, or M plus (X_I', FE_T(X_I')) (not the paper's)
-    pool_size: int = 50        # D's history of generated samples (CycleGAN's ImagePool: 50); 0 = the current batch only
+    pool_size: Annotated[int, NonNegative] = 50  # D's history of generated samples (CycleGAN's ImagePool: 50); 0 = the current batch only
 
 
 def adversarial_loss(logits: Tensor, target_real: bool, mode: GANMode = "vanilla") -> Tensor:

@@ -15,10 +15,13 @@ the ``fake_ir`` probes of a run measure) only adds noise to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from tsgan_lib.ranges import NonNegative, Probability
 
 from .terms import LossTerms
 
@@ -27,11 +30,11 @@ from .terms import LossTerms
 class ReIDLossConfig:
     """Weights and hyper-parameters of L_ReID (Eq. 8-11), paper defaults."""
 
-    lambda_id: float = 3.0        # λ1, weight of the ID loss (9)
-    lambda_tri: float = 1.0       # λ2, weight of the triplet loss (11)
-    lambda_gan: float = 0.1       # λ3, weight of the backbone's GAN loss (12)
-    margin: float = 0.3           # m, triplet margin (11)
-    label_smoothing: float = 0.1  # ε of Eq. (10)
+    lambda_id: Annotated[float, NonNegative] = 3.0        # λ1, weight of the ID loss (9)
+    lambda_tri: Annotated[float, NonNegative] = 1.0       # λ2, weight of the triplet loss (11)
+    lambda_gan: Annotated[float, NonNegative] = 0.1       # λ3, weight of the backbone's GAN loss (12)
+    margin: Annotated[float, NonNegative] = 0.3           # m, triplet margin (11)
+    label_smoothing: Annotated[float, Probability] = 0.1  # ε of Eq. (10)
     on_fake_ir: bool = False      # ID and triplet losses also on X_I' with X_R's labels (docs/interpretations.md, 7)
 
 

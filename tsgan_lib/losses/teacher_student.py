@@ -30,9 +30,11 @@ so no gradient reaches FE_T or, through X_I', the generator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from torch import Tensor
+
+from tsgan_lib.ranges import NonNegative
 
 from .terms import LossTerms
 
@@ -41,8 +43,8 @@ from .terms import LossTerms
 class TSLossConfig:
     """Weights of Eq. (16) (paper defaults) and which TS terms are on (Table II)."""
 
-    alpha_c: float = 0.006   # α_c, cross-domain loss (15)
-    alpha_s: float = 0.003   # α_s, same-domain losses (13) + (14)
+    alpha_c: Annotated[float, NonNegative] = 0.006   # α_c, cross-domain loss (15)
+    alpha_s: Annotated[float, NonNegative] = 0.003   # α_s, same-domain losses (13) + (14)
     use_cross_domain: bool = True  # Eq. (15)
     use_same_domain: bool = True   # Eq. (13) and (14); False = Table II "singleTS"
     reduction: Literal["sum", "mean"] = "sum"  # ||.||^2 per image as Eq. 13-15 write it, or the mean over elements

@@ -34,6 +34,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import resnet as tv_resnet
 
+from tsgan_lib.errors import MissingFileError
+
 #: depth -> (torchvision constructor, ImageNet weights enum member)
 RESNETS = {
     18: (tv_resnet.resnet18, tv_resnet.ResNet18_Weights.IMAGENET1K_V1),
@@ -43,7 +45,7 @@ RESNETS = {
 FORMER_NAMES = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3")
 
 
-class PretrainedWeightsError(FileNotFoundError):
+class PretrainedWeightsError(MissingFileError):
     """ImageNet weights were asked for but are neither cached nor downloadable."""
 
 

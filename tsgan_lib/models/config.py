@@ -11,6 +11,9 @@ are CycleGAN's (docs/interpretations.md, 5).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from tsgan_lib.ranges import OneOf
 
 from .discriminator import DiscriminatorConfig
 from .generator import GeneratorConfig
@@ -22,7 +25,7 @@ DEPTHS = (18, 34, 50)
 class ModelConfig:
     """Student and teacher backbones, G_I / G_R, D_I / D_R."""
 
-    depth: int = 50            # ResNet depth of the student and the teacher (paper IV.B: ResNet-50)
+    depth: Annotated[int, OneOf(*DEPTHS)] = 50  # ResNet depth of the student and the teacher (paper IV.B: ResNet-50)
     pretrained: bool = True    # ImageNet initialisation of both (paper IV.B)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)              # G_I and G_R
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)  # D_I and D_R

@@ -26,20 +26,23 @@ holds the student's maps (:func:`tsgan_lib.losses.gan.fake_set_m`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from tsgan_lib.ranges import AtLeast, OneOf
 
 
 @dataclass
 class DiscriminatorConfig:
     """Widths of the discriminators (CycleGAN's PatchGAN defaults)."""
 
-    ndf: int = 64          # channels of the first conv
-    n_layers: int = 3      # stride-2 convs of the PatchGAN (3 -> 70x70 receptive field)
-    fmap_stride: int = 16  # joint D: the feature map's stride w.r.t. the image (ResNet layer3)
-    feat_channels: int = 64  # joint D: the feature map is reduced to this many channels
+    ndf: Annotated[int, AtLeast(1)] = 64  # channels of the first conv
+    n_layers: Annotated[int, AtLeast(1)] = 3  # stride-2 convs of the PatchGAN (3 -> 70x70 receptive field)
+    fmap_stride: Annotated[int, OneOf(16)] = 16  # joint D: the feature map's stride w.r.t. the image (ResNet layer3)
+    feat_channels: Annotated[int, AtLeast(1)] = 64  # joint D: the feature map is reduced to this many channels
     norm_affine: bool = False  # InstanceNorm with learnt scale/shift, convs without bias; CycleGAN: no affine, bias kept
 
 

@@ -17,19 +17,22 @@ ngf=64 with 9 blocks at 256x256; the CPU demos use ngf=16-32 and 2-3 blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from torch import Tensor, nn
+
+from tsgan_lib.ranges import AtLeast, NonNegative, OneOf
 
 
 @dataclass
 class GeneratorConfig:
     """Width and depth of a ResNet generator (CycleGAN's defaults)."""
 
-    ngf: int = 64          # channels after the first conv
-    n_blocks: int = 9      # residual blocks at the bottleneck resolution
-    n_down: int = 2        # stride-2 downsamplings (and as many upsamplings)
-    in_channels: int = 3
-    out_channels: int = 3  # SYSU-MM01 stores IR as 3 identical channels
+    ngf: Annotated[int, AtLeast(1)] = 64  # channels after the first conv
+    n_blocks: Annotated[int, NonNegative] = 9  # residual blocks at the bottleneck resolution
+    n_down: Annotated[int, NonNegative] = 2  # stride-2 downsamplings (and as many upsamplings)
+    in_channels: Annotated[int, OneOf(3)] = 3  # the images have 3 channels, IR ones too
+    out_channels: Annotated[int, OneOf(3)] = 3  # SYSU-MM01 stores IR as 3 identical channels
 
 
 def _norm(channels: int) -> nn.Module:

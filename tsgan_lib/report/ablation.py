@@ -13,7 +13,9 @@ rows), evaluates it, and writes ``<out>/ablation_<name>.{md,png,json}``:
 - the figure: bars with each seed's value, and the paired differences with their intervals.
 
 A finished run (its ``results.json`` exists) is not trained again, so an
-interrupted ablation continues where it stopped. ``sensor`` switches the
+interrupted ablation continues where it stopped; a finished run made with
+other settings than its row's (another variant, seed, sensor or ``--set``)
+is refused, naming each difference, rather than reported as that row. ``sensor`` switches the
 SYSU-MM01 stand-in's IR cameras between near-infrared (the real sensor) and
 thermal, to see whether the sensor model changes the answer.
 """
@@ -30,8 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tsgan_lib.files import write_json, write_text_atomic
-from tsgan_lib.train.config import resolve_config
+from tsgan_lib.files import RunMismatch, write_json, write_text_atomic
+from tsgan_lib.train.config import TrainConfig, changes_the_results, load_config, resolve_config
+from tsgan_lib.train.loop import describe_changes
 from tsgan_lib.train.trainer import run
 
 from .results import load_results
@@ -52,12 +55,24 @@ def row_config(variant: str, seed: int, runs_dir: Path, overrides: dict | None =
 
 
 def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, folder: str | None = None) -> dict:
-    """Train and evaluate one (row, seed), or read its results when it is finished."""
-    run_dir = runs_dir / f"{folder or variant}_s{seed}"
-    if (run_dir / "results.json").is_file():
-        return load_results(run_dir)
-    _, results = run(row_config(variant, seed, runs_dir, overrides, folder))
+    """Train and evaluate one (row, seed), or read its results when it is finished (with its settings)."""
+    cfg = row_config(variant, seed, runs_dir, overrides, folder)
+    if (cfg.run_dir / "results.json").is_file():
+        check_finished_run(cfg, f"{folder or variant}, seed {seed}")
+        return load_results(cfg.run_dir)
+    _, results = run(cfg)
     return results
+
+
+def check_finished_run(cfg: TrainConfig, label: str) -> None:
+    """Refuse to report a finished run as ``label`` when its recorded settings (its ``config.json``)
+    differ from ``cfg`` in anything its numbers depend on; the message names each difference."""
+    saved = load_config(cfg.run_dir / "config.json")
+    differ = {k: v for k, v in cfg.diff(saved).items() if changes_the_results(k)}
+    if differ:
+        raise RunMismatch(f"{cfg.run_dir} holds a finished run with other settings ({describe_changes(differ)}): its "
+                          f"results are not those of {label}. Give the ablation another --runs-dir, or delete "
+                          f"{cfg.run_dir} to train it again")
 
 
 def collect(results: dict[tuple[str, int], dict]) -> pd.DataFrame:
@@ -69,7 +84,7 @@ def collect(results: dict[tuple[str, int], dict]) -> pd.DataFrame:
                "chance_R1": r["chance_R1"], "untrained_R1": r["untrained"]["all_single"]["R1"],
                "untrained_mAP": r["untrained"]["all_single"]["mAP"],
                "chance_indoor_R1": r.get("chance", {}).get("indoor_single", {}).get("R1", float("nan")),
-               "teacher_ir_R1": r.get("teacher_quality", {}).get("ir_R1", float("nan"))}
+               "teacher_ir_R1": r.get("teacher_quality", {}).get("ir_R1", float("nan")), "trials": r.get("trials")}
         for key, _ in SETTINGS:
             for m in RECORDED:
                 row[f"{key}.{m}"] = r["metrics"][key][m]
@@ -173,11 +188,11 @@ def delta_table(df: pd.DataFrame) -> str:
 
 def markdown_report(df: pd.DataFrame, command: str, title: str, data_note: str) -> str:
     seeds = sorted(df["seed"].unique())
-    cfg = resolve_config("synthetic_jd_all_ts")
+    draws = " or ".join(str(int(t)) for t in sorted(df["trials"].dropna().unique())) if "trials" in df else "the"
     lines = [
         f"# Table II on the synthetic stand-in: {title}", "",
         f"Mean ± standard deviation over training seeds {', '.join(map(str, seeds))} (the data is fixed: {data_note});",
-        f"each seed's value is itself the mean over {cfg.eval.trials} gallery draws of the SYSU-MM01 protocol",
+        f"each seed's value is itself the mean over {draws} gallery draws of the SYSU-MM01 protocol",
         "(single-shot). Percent. These are **not SYSU-MM01 numbers**: the data is the procedural stand-in and the",
         "networks are small and trained from scratch for minutes on a CPU (`params/synthetic*.yaml`).", "",
         results_table(df), "", delta_table(df), "", verdict_text(df), "", verdict_text(df, "all_single.mAP"), "",

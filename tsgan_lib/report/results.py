@@ -40,6 +40,7 @@ from tsgan_lib.eval.chance import chance_levels
 from tsgan_lib.eval.driver import evaluate_regdb_model, evaluate_sysu_model
 from tsgan_lib.eval.llcm import LLCM_DIRECTIONS, evaluate_llcm_model, llcm_query_gallery
 from tsgan_lib.eval.protocol import labels, sysu_query_gallery
+from tsgan_lib.errors import MissingFileError
 from tsgan_lib.files import load_backbone, read_json, write_json
 from tsgan_lib.models import ReIDBackbone, build_backbone
 from tsgan_lib.train.config import TrainConfig, load_config
@@ -148,7 +149,11 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
     also the initial backbone (first setting only). ``write``: save
     ``results.json`` in the run folder. Returns ``(results, per-trial DataFrame)``."""
     run_dir = resolve_path(run_dir)
+    if not run_dir.is_dir():
+        raise MissingFileError(f"no run folder {run_dir}: expected a folder written by `tsgan train` "
+                               "(config.json, backbone.pt)")
     cfg = load_config(run_dir / "config.json")
+    cfg.replace(**{f"eval__{k}": v for k, v in overrides.items() if k in ("modes", "shots", "trials", "rerank")})
     device = resolve_device(device)
     t0 = time.perf_counter()
     dataset = dataset or load_data(cfg.data)
@@ -175,8 +180,13 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
         results.update({k: v for k, v in read_json(info_file).items() if k not in results})
     results["config"] = cfg.to_dict()
     if write:
-        write_json(run_dir / RESULTS_FILE, results)
+        save_results(run_dir, results)
     return results, df
+
+
+def save_results(run_dir: str | os.PathLike, results: dict) -> None:
+    """Write ``results.json`` in the run folder (a :class:`~tsgan_lib.files.FileWriteError` names the file)."""
+    write_json(resolve_path(run_dir) / RESULTS_FILE, results)
 
 
 def load_results(run_dir: str | os.PathLike) -> dict:

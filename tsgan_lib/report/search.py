@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from tsgan_lib.data.sysu import IMAGE_EXTENSIONS
+from tsgan_lib.errors import MissingFileError, UsageError
 from tsgan_lib.eval.features import EVAL_DTYPE, euclidean_distance, extract_features
 from tsgan_lib.eval.figures import QUERY_COLOR, _framed, load_image
 
@@ -37,11 +38,13 @@ class _Images(torch.utils.data.Dataset):
 def gallery_images(folder: str | os.PathLike) -> list[Path]:
     """Every image under ``folder`` (recursively), sorted; an error naming the folder if there is none."""
     folder = Path(folder)
+    if folder.is_file():
+        raise MissingFileError(f"gallery {folder} is a file: expected a folder of images")
     if not folder.is_dir():
-        raise FileNotFoundError(f"gallery folder {folder} does not exist: expected a folder of images")
+        raise MissingFileError(f"gallery folder {folder} does not exist: expected a folder of images")
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not paths:
-        raise FileNotFoundError(f"gallery folder {folder} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
+        raise MissingFileError(f"gallery folder {folder} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
     return paths
 
 
@@ -51,9 +54,16 @@ def search(model: torch.nn.Module, queries: list[str | os.PathLike], gallery: li
     from tsgan_lib.data.transforms import build_transform
 
     queries = [Path(q) for q in queries]
+    if top_k < 1:
+        raise UsageError(f"top_k={top_k}: expected a positive number of matches to show")
     for q in queries:
+        if q.is_dir():
+            raise MissingFileError(f"query {q} is a folder: expected an image file (the folder to search is the "
+                                   "gallery)")
         if not q.is_file():
-            raise FileNotFoundError(f"query image {q} does not exist")
+            raise MissingFileError(f"query image {q} does not exist")
+        if q.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise MissingFileError(f"query {q} is not an image: expected one of {', '.join(IMAGE_EXTENSIONS)}")
     tf = build_transform(False, height, width)
     feats = extract_features(model, _Images(queries + list(gallery), tf), batch_size=batch_size, device=device)
     dist = euclidean_distance(feats[:len(queries)], feats[len(queries):], dtype=EVAL_DTYPE)

@@ -37,21 +37,23 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from tsgan_lib.data.config import DataConfig
 from tsgan_lib.data.transforms import LEGACY_PAD
 from tsgan_lib.eval.config import EvalConfig
 from tsgan_lib.files import read_json, write_json
 from tsgan_lib.losses import GANLossConfig, ReIDLossConfig, TSLossConfig
-from tsgan_lib.models.config import DEPTHS, ModelConfig
+from tsgan_lib.models.config import ModelConfig
+from tsgan_lib.ranges import AtLeast, Between, FilePath, NonNegative, OneOf
 from tsgan_lib.utils import REPO_ROOT, resolve_path
 
 from .schedule import ScheduleConfig
-from .settings import ConfigError, closest, coerce, describe, field_types, flatten, plain
+from .settings import ConfigError, check_ranges, closest, coerce, describe, field_types, flatten, plain, path_settings
 from .steps import TABLE2_VARIANTS, OptimConfig, TSGANConfig, table2_config
 from .teacher import TeacherConfig
 
@@ -62,25 +64,25 @@ PARAMS_DIR = REPO_ROOT / "params"
 class RunConfig:
     """Where a run lives and how it executes (none of it changes what is trained, except ``seed``)."""
 
-    dir: str | None = None     # the run folder; None = runs/<preset name> (runs/train without a preset)
-    seed: int = 0              # training seed: initial weights, batches, augmentations
+    dir: Annotated[str | None, FilePath] = None  # the run folder; None = runs/<preset name> (runs/train without a preset)
+    seed: Annotated[int, Between(0, 2**32 - 1)] = 0  # training seed: initial weights, batches, augmentations
     device: str = "auto"       # "auto" (CUDA when present), "cpu", "cuda", "cuda:N"
     amp: Literal["auto", "bf16", "fp16", "off"] = "auto"  # CUDA mixed precision: auto = bf16 where supported, else fp16
     channels_last: bool = True  # CUDA: channels-last tensors for the convolutions
-    threads: int = 0           # CPU threads for torch; 0 = torch's default
-    log_every: int = 10        # steps per metrics-log line (and host synchronisation)
-    checkpoint_every: int = 0  # also checkpoint every N steps inside an epoch; 0 = at epoch ends only
-    max_nonfinite: int = 20    # stop after this many steps in a row whose losses or gradients are not finite
+    threads: Annotated[int, NonNegative] = 0           # CPU threads for torch; 0 = torch's default
+    log_every: Annotated[int, AtLeast(1)] = 10        # steps per metrics-log line (and host synchronisation)
+    checkpoint_every: Annotated[int, NonNegative] = 0  # also checkpoint every N steps inside an epoch; 0 = at epoch ends only
+    max_nonfinite: Annotated[int, AtLeast(1)] = 20  # stop after this many steps in a row whose losses or gradients are not finite
     resume: bool = True        # continue from the run folder's checkpoint when there is one
     progress: bool = True      # tqdm progress bars
-    probes_per_epoch: int = 2  # mechanism probes per epoch (gradient shares, X_I' identity, D_I; train/probes.py); 0 = off
+    probes_per_epoch: Annotated[int, NonNegative] = 2  # mechanism probes per epoch (gradient shares, X_I' identity, D_I; train/probes.py); 0 = off
 
 
 @dataclass
 class TrainConfig:
     """Everything one run of Algorithm 1 needs; every default is the paper's (see the module docstring)."""
 
-    variant: str = "jd_all_ts"  # Table II row: backbone | od_single_ts | od_all_ts | jd_all_ts (the full model)
+    variant: Annotated[str, OneOf(*TABLE2_VARIANTS, why="Table II's rows")] = "jd_all_ts"  # Table II row (jd_all_ts: the full model)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)
@@ -138,6 +140,8 @@ def needs_teacher(cfg: TrainConfig) -> bool:
 
 # ---- names and types ------------------------------------------------------------------------------
 FIELD_TYPES = field_types(TrainConfig)
+#: The settings that name a file or folder (``FilePath`` beside their defaults): ``run.dir``, ``data.root``...
+PATH_SETTINGS = path_settings(TrainConfig)
 
 # Settings of the flat configuration of the first layout (config.json of runs made before the
 # composed one): old name -> new name. Used to load old runs and to suggest new names.
@@ -231,6 +235,22 @@ def read_preset(name: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> list[t
     return [*chain, (path, values)]
 
 
+def parse_overrides(items: Iterable[str]) -> dict[str, str]:
+    """``["ts.alpha_c=0.01", ...]`` (a command line's) -> ``{"ts.alpha_c": "0.01"}``; an item
+    without ``=`` and a setting given twice (which would keep only the last) are refused."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, eq, value = str(item).partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq:
+            raise ConfigError(f"override {item!r}: expected name=value, e.g. ts.alpha_c=0.01")
+        if name in pairs:
+            raise ConfigError(f"overrides: {name} is given twice ({name}={pairs[name]}, then {name}={value}): "
+                              "give it once")
+        pairs[name] = value
+    return pairs
+
+
 def resolve_config(preset: str | os.PathLike | None = None,
                    overrides: Mapping[str, Any] | Iterable[str] | None = None) -> TrainConfig:
     """The one way to build a :class:`TrainConfig`: the paper's defaults, then
@@ -244,13 +264,7 @@ def resolve_config(preset: str | os.PathLike | None = None,
             _merge(values, settings, str(path))
     if overrides:
         if not isinstance(overrides, Mapping):
-            pairs = {}
-            for item in overrides:
-                name, eq, value = str(item).partition("=")
-                if not eq:
-                    raise ConfigError(f"override {item!r}: expected name=value, e.g. ts.alpha_c=0.01")
-                pairs[name.strip()] = value.strip()
-            overrides = pairs
+            overrides = parse_overrides(overrides)
         _merge(values, overrides, "overrides")
     if preset is not None and "preset" not in (overrides or {}):
         values["preset"] = Path(str(preset)).stem if preset_path(preset).parent == PARAMS_DIR else str(preset)
@@ -260,61 +274,30 @@ def resolve_config(preset: str | os.PathLike | None = None,
 
 
 def validate(cfg: TrainConfig) -> None:
-    """Raise :class:`ConfigError` naming the setting when a value is impossible."""
+    """Raise :class:`ConfigError` naming the setting when a value is impossible: first
+    each setting against the range its component states beside its default
+    (:func:`~tsgan_lib.train.settings.check_ranges`), then the rules that tie
+    settings together."""
     def bad(name: str, value: Any, expected: str) -> ConfigError:
         return ConfigError(f"{name}={value!r}: expected {expected}")
 
-    d, r, flat = cfg.data, cfg.run, cfg.flat()
+    check_ranges(cfg)
     for name in ("synthetic", "synthetic_regdb", "synthetic_llcm"):
         try:
-            getattr(d, name).validate()
+            getattr(cfg.data, name).validate()
         except ValueError as err:
-            raise ConfigError(f"data.{name}: {err}") from err
-    if cfg.variant not in TABLE2_VARIANTS:
-        near = difflib.get_close_matches(cfg.variant, TABLE2_VARIANTS, n=1)
-        raise bad("variant", cfg.variant, f"one of {TABLE2_VARIANTS} (Table II's rows)"
-                  + (f"; did you mean {near[0]!r}?" if near else ""))
-    if cfg.model.depth not in DEPTHS:
-        raise bad("model.depth", cfg.model.depth, f"one of {DEPTHS}")
-    for name in ("data.P", "data.K", "run.log_every", "eval.batch_size", "model.generator.ngf",
-                 "model.discriminator.ndf", "eval.trials", "run.max_nonfinite"):
-        value = flat[name]
-        if value < 1:
-            raise bad(name, value, "a positive integer")
-    if d.P < 2:
-        raise bad("data.P", d.P, "at least 2 identities per batch (the triplet loss needs negatives)")
-    for name in ("data.height", "data.width"):
-        value = flat[name]
-        if value < 32 or value % 16:
-            raise bad(name, value, "a multiple of 16, at least 32 (the backbone's layer-3 map is 1/16 of the "
-                      "image and the joint D_I aligns the two; the PatchGAN needs 32 px)")
-    if d.pad is not None and d.pad < 0:
-        raise bad("data.pad", d.pad, "None (10 px at 144 wide, scaled to the width) or a non-negative number of px")
-    if d.dataset == "regdb" and not 1 <= d.trial <= 10:
-        raise bad("data.trial", d.trial, "a RegDB trial in 1..10")
+            raise ConfigError(f"data.{name}.{err}") from err
     for name, sched in (("schedule", cfg.schedule), ("teacher.schedule", cfg.teacher.schedule)):
-        if sched.epochs < 0 or sched.warmup_epochs < 0:
-            raise bad(f"{name}.epochs", sched.epochs, "a non-negative number of epochs (and warm-up epochs)")
-        late = [m for m in sched.milestones if not 0 < m < sched.epochs]
-        if late and sched.epochs > 0:
+        late = [m for m in sched.milestones if not m < sched.epochs]
+        if late:
+            inside = f"epochs in 1..{sched.epochs - 1}" if sched.epochs > 1 else "no milestones"
             raise bad(f"{name}.milestones", list(sched.milestones),
-                      f"epochs in 1..{sched.epochs - 1} ({name}.epochs={sched.epochs}): a decay at {late} "
-                      "would never happen")
-    for name in ("data.workers", "run.threads", "run.checkpoint_every", "run.probes_per_epoch", "gan.pool_size"):
-        value = flat[name]
-        if value < 0:
-            raise bad(name, value, "a non-negative integer")
-    if not set(cfg.eval.modes) <= {"all", "indoor"}:
-        raise bad("eval.modes", list(cfg.eval.modes), "a subset of ['all', 'indoor']")
-    if not set(cfg.eval.shots) <= {1, 10}:
-        raise bad("eval.shots", list(cfg.eval.shots), "a subset of [1, 10] (single-shot, multi-shot)")
-    device = r.device
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
-        raise bad("run.device", device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
-    for name in ("optim.lr_backbone", "optim.lr_gan", "teacher.lr"):
-        value = flat[name]
-        if not value > 0:
-            raise bad(name, value, "a positive learning rate")
+                      f"{inside} ({name}.epochs={sched.epochs}): a decay at {late} would never happen")
+        if sched.warmup_epochs > sched.epochs:
+            raise bad(f"{name}.warmup_epochs", sched.warmup_epochs,
+                      f"at most {name}.epochs={sched.epochs}: the warm-up happens inside the run")
+    if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", cfg.run.device):
+        raise bad("run.device", cfg.run.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
 
 
 # ---- run folders --------------------------------------------------------------------------------
@@ -327,6 +310,12 @@ RUNTIME_SETTINGS = ("run.dir", "run.device", "run.amp", "run.channels_last", "ru
 
 def changes_what_is_trained(name: str) -> bool:
     return not any(name == s or (s.endswith(".") and name.startswith(s)) for s in RUNTIME_SETTINGS)
+
+
+def changes_the_results(name: str) -> bool:
+    """What a finished run's numbers depend on: what is trained, for how long, and how it is tested."""
+    return changes_what_is_trained(name) or name == "schedule.epochs" or (
+        name.startswith("eval.") and name != "eval.batch_size")
 
 
 def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:

@@ -12,9 +12,11 @@ everything around it, so the callers read like their algorithms:
   all of it and continues where it stopped, to the same weights an
   uninterrupted run reaches (bit for bit on the CPU); a checkpoint made with
   other ``meta`` is refused, naming the settings that differ;
-- **the stop request**: Ctrl-C (SIGINT, Jupyter's interrupt) or SIGTERM
-  finishes the step in flight, writes a checkpoint, then raises
-  ``KeyboardInterrupt``; a second one stops at once;
+- **the stop request** (:mod:`tsgan_lib.train.stop`, shared with the phases
+  around the loop): Ctrl-C (SIGINT, Jupyter's interrupt) or SIGTERM finishes
+  the step in flight, writes a checkpoint, then raises
+  :class:`~tsgan_lib.train.stop.Stopped` (a ``KeyboardInterrupt``); a second
+  one stops at once;
 - **the metrics log** (``metrics.jsonl``: a line per ``log_every`` steps and
   per epoch) and the **progress bar**; loss values stay on the device and the
   host synchronises once per logging interval;
@@ -35,7 +37,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -46,42 +47,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from tsgan_lib.files import load_weights, save_atomic, write_text_atomic
+from tsgan_lib.errors import DIVERGED, TsganUserError
+from tsgan_lib.files import RunMismatch, load_weights, save_atomic, write_text_atomic
 
 from .distributed import Dist, all_mean, any_rank, gather
 from .guard import NonFiniteGuard
+from .stop import StopRequest, Stopped  # noqa: F401 (StopRequest: its historical home)
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(FloatingPointError, TsganUserError):
     """The run stopped after too many steps in a row with non-finite losses or gradients."""
 
-
-class StopRequest:
-    """A context in which SIGINT (Ctrl-C, Jupyter's interrupt) and SIGTERM only
-    set ``requested``; a second signal raises ``KeyboardInterrupt`` at once."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict = {}
-
-    def _handler(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self) -> StopRequest:
-        for sig in self.SIGNALS:
-            try:
-                self._previous[sig] = signal.signal(sig, self._handler)
-            except ValueError:  # not the main thread: no handler, signals behave as usual
-                pass
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
+    exit_code = DIVERGED
 
 
 def rng_state() -> dict[str, Any]:
@@ -203,12 +180,13 @@ class FitLoop:
             if self.metrics_path is not None and self.dist.main:
                 _truncate_log(self.metrics_path, 0)  # lines of a session killed before its first checkpoint
             return
-        ckpt = load_weights(path, self.device)
+        ckpt = load_weights(path, self.device, remedy=f"Restore it from a copy, or delete it to start the {self.name} "
+                            "training over from its first epoch (no older checkpoint is kept)")
         saved = ckpt.get("meta", {})
         differ = {k: (saved.get(k), v) for k, v in self.meta.items() if saved.get(k) != v}
         if differ:
-            raise ValueError(f"{path} holds {self.mismatch} ({describe_changes(differ)}); resuming would mix "
-                             f"two runs: {self.restart_hint}")
+            raise RunMismatch(f"{path} holds {self.mismatch} ({describe_changes(differ)}); resuming would mix "
+                              f"two runs: {self.restart_hint}")
         for name, obj in self.components.items():
             if ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])
@@ -343,9 +321,10 @@ class FitLoop:
                         if stop.requested and (not self.dist.enabled or "global_step" in info):
                             self._flush(epoch, t_window)
                             self.save_checkpoint()
-                            self.log(f"\n{self.name}: interrupted; checkpoint written at epoch {epoch + 1}, step "
-                                     f"{self.state.step_in_epoch} ({self.checkpoint_path}); run again to resume")
-                            raise KeyboardInterrupt
+                            saved = (f"checkpoint written ({self.checkpoint_path})" if self.checkpoint_path
+                                     else "no checkpoint file was asked for")
+                            raise Stopped(f"in {self.name} epoch {epoch + 1}, step {self.state.step_in_epoch}: {saved}",
+                                          stop.signame)
                         if (self.checkpoint_every and self.state.global_step % self.checkpoint_every == 0
                                 and not end_of_epoch):
                             self._flush(epoch, t_window)

@@ -15,19 +15,22 @@ baseline's configs: warm-up from 0.01, decays by 0.1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+
+from tsgan_lib.ranges import AtLeast, NonNegative, Range
 
 
 @dataclass
 class ScheduleConfig:
     """Epochs and the per-epoch multiplier of the base learning rate (paper IV.B)."""
 
-    epochs: int = 120                       # training epochs
-    warmup_epochs: int = 10                 # E_warmup: linear warm-up length
-    warmup_start: float | None = None       # the warm-up's first factor; None = 1 / E_warmup (R_start / E_warmup)
-    milestones: tuple[int, ...] = (40, 70)  # epochs at which the lr is multiplied by gamma
-    gamma: float = 0.3                      # the paper's decay factor (the strong baseline's is 0.1)
+    epochs: Annotated[int, AtLeast(1)] = 120                       # training epochs
+    warmup_epochs: Annotated[int, NonNegative] = 10                 # E_warmup: linear warm-up length
+    warmup_start: Annotated[float | None, Range(0, 1, lo_open=True)] = None  # the warm-up's first factor; None = 1 / E_warmup (R_start / E_warmup)
+    milestones: Annotated[tuple[int, ...], AtLeast(1)] = (40, 70)  # epochs at which the lr is multiplied by gamma
+    gamma: Annotated[float, Range(0, 1, lo_open=True)] = 0.3  # the paper's decay factor (the strong baseline's is 0.1)
 
     def __post_init__(self) -> None:
         self.milestones = tuple(int(m) for m in self.milestones)

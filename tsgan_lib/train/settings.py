@@ -1,10 +1,12 @@
-"""Settings named by their dotted path: flattening, types, coercion, suggestions, comments.
+"""Settings named by their dotted path: flattening, types, coercion, ranges, suggestions, comments.
 
 Scope: the generic machinery behind :func:`tsgan_lib.train.config.resolve_config`,
 for any tree of dataclasses: ``{"ts": {"alpha_c": 1}}`` <-> ``{"ts.alpha_c": 1}``,
 each leaf's annotated type, a value coerced to it (command-line strings parsed
-as YAML scalars), the closest valid names to a misspelt one, and the trailing
-comment of each field (its meaning, shown by ``tsgan train --list``).
+as YAML scalars), each value checked against the range its component states
+beside the default (:mod:`tsgan_lib.ranges`: ``Annotated[float, Probability]``),
+the closest valid names to a misspelt one, and the trailing comment of each
+field (its meaning, shown with its range by ``tsgan train --list``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from tsgan_lib.errors import USAGE, TsganUserError
+from tsgan_lib.ranges import annotated_hints, is_path, range_of, violations
 
-class ConfigError(ValueError):
+
+class ConfigError(ValueError, TsganUserError):
     """A setting is unknown, of the wrong type or impossible; the message names it."""
+
+    exit_code = USAGE
 
 
 def plain(value: Any) -> Any:
@@ -53,6 +60,32 @@ def field_types(cls: type, prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{f.name}"] = tp
     return out
+
+
+def _leaves(cls: type, prefix: str = "") -> dict[str, Any]:
+    """Every setting's dotted name and annotated type, with its markers (``Annotated[float, ...]``)."""
+    hints = annotated_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        plain = typing.get_args(tp)[0] if typing.get_origin(tp) is typing.Annotated else tp
+        if dataclasses.is_dataclass(plain):
+            out.update(_leaves(plain, f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = tp
+    return out
+
+
+def path_settings(cls: type) -> tuple[str, ...]:
+    """The dotted names of the settings that name a file or folder (marked ``FilePath``)."""
+    return tuple(name for name, tp in _leaves(cls).items() if is_path(tp))
+
+
+def check_ranges(obj: Any) -> None:
+    """Raise :class:`ConfigError` naming the first setting of a dataclass tree
+    that lies outside the range its component states (:mod:`tsgan_lib.ranges`)."""
+    for name, value, expected in violations(obj):
+        raise ConfigError(f"{name}={value!r}: expected {expected}")
 
 
 def closest(name: str, names: Iterable[str], n: int = 3) -> list[str]:
@@ -107,18 +140,17 @@ def coerce(name: str, value: Any, tp: Any, source: str = "the settings") -> Any:
             return value
         raise bad("true or false")
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not value.is_integer()):  # 2.5, inf and nan
             raise bad("an integer")
         return int(value)
     if tp is float:
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise bad("a number") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise bad("a number")
-        return float(value)
+        try:
+            return float(value)
+        except (ValueError, OverflowError):  # "ten"; an integer too large for a float
+            raise bad("a number") from None
     if tp is str:
         if isinstance(value, (str, Path)):
             return str(value)
@@ -144,13 +176,17 @@ def comments(cls: type) -> dict[str, str]:
 
 
 def describe(obj: Any, prefix: str = "") -> list[str]:
-    """``name = value    # meaning`` for every leaf setting of a dataclass tree."""
+    """``name = value    # meaning (valid: range)`` for every leaf setting of a dataclass tree."""
     notes, lines = comments(type(obj)), []
+    hints = annotated_hints(type(obj))
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
             lines += describe(value, f"{prefix}{f.name}.")
         else:
             shown = list(value) if isinstance(value, tuple) else value
-            lines.append(f"{prefix}{f.name} = {shown!r}" + (f"    # {notes[f.name]}" if f.name in notes else ""))
+            rule = range_of(hints[f.name])
+            valid = f"(valid: {'each ' if isinstance(value, tuple) else ''}{rule})" if rule is not None else None
+            note = " ".join(filter(None, (notes.get(f.name), valid)))
+            lines.append(f"{prefix}{f.name} = {shown!r}" + (f"    # {note}" if note else ""))
     return lines

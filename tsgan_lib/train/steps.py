@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import torch
 from torch import Tensor, nn
@@ -46,6 +47,7 @@ from tsgan_lib.losses import (GANLossConfig, ReIDLossConfig, TSLossConfig, backb
                               id_loss, identity_loss, reid_loss, sum_terms, triplet_loss, ts_cross_domain_loss,
                               ts_fake_ir_loss, ts_loss, ts_real_ir_loss)
 from tsgan_lib.models import CycleGAN, FrozenTeacher, ReIDBackbone, discriminate_ir, gan_to_reid, reid_to_gan
+from tsgan_lib.ranges import NonNegative, Positive, Range
 
 from .pool import SamplePool
 
@@ -371,10 +373,10 @@ class OptimConfig:
     """The three optimisers of Algorithm 1: O_B (paper: Adam, lr 3.5e-4, weight
     decay 5e-4) and O_G / O_D (docs/interpretations.md, 5: Adam, lr 2e-4, betas (0.5, 0.999))."""
 
-    lr_backbone: float = 3.5e-4                    # O_B base learning rate (paper IV.B)
-    weight_decay: float = 5e-4                     # O_B, on weights and biases alike (paper IV.B)
-    lr_gan: float = 2e-4                           # O_G and O_D, constant (CycleGAN's)
-    betas_gan: tuple[float, float] = (0.5, 0.999)  # O_G and O_D (CycleGAN's)
+    lr_backbone: Annotated[float, Positive] = 3.5e-4                    # O_B base learning rate (paper IV.B)
+    weight_decay: Annotated[float, NonNegative] = 5e-4  # O_B, on weights and biases alike (paper IV.B)
+    lr_gan: Annotated[float, Positive] = 2e-4                           # O_G and O_D, constant (CycleGAN's)
+    betas_gan: Annotated[tuple[float, float], Range(0, 1, hi_open=True)] = (0.5, 0.999)  # O_G and O_D (CycleGAN's)
     fused: bool | None = None                      # fused Adam kernels; None = on CUDA only (same maths)
 
 

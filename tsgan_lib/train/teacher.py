@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import torch
 
@@ -35,6 +35,7 @@ from tsgan_lib.data.records import Record
 from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_network
 from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
+from tsgan_lib.ranges import FilePath, NonNegative, Positive
 
 from .distributed import Dist, broadcast_module, unwrap, wrap
 from .guard import NonFiniteGuard
@@ -54,9 +55,9 @@ TEACHER_CHECKPOINT_FILE = "teacher_checkpoint.pt"
 class TeacherConfig:
     """The strong baseline's recipe [34] for the IR teacher (its depth is the student's: ``model.depth``)."""
 
-    path: str | None = None  # a teacher file shared by runs: used when its record fits, written when absent
-    lr: float = OptimConfig.lr_backbone              # Adam base rate: the strong baseline's, as the student's O_B
-    weight_decay: float = OptimConfig.weight_decay   # on weights and biases alike
+    path: Annotated[str | None, FilePath] = None  # a teacher file shared by runs: used when its record fits, written when absent
+    lr: Annotated[float, Positive] = OptimConfig.lr_backbone  # Adam base rate: the strong baseline's, as the student's O_B
+    weight_decay: Annotated[float, NonNegative] = OptimConfig.weight_decay   # on weights and biases alike
     schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(gamma=0.1, warmup_start=0.01))  # [34]
     loss: ReIDLossConfig = field(default_factory=lambda: ReIDLossConfig(lambda_id=1.0))  # [34]: ID + triplet, 1:1
 

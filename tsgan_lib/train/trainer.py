@@ -11,10 +11,13 @@ its run folder (``cfg.run_dir``)::
     loss_curves.png  the loss terms over training
     train_info.json  what the run measured (times, speed, memory, the teacher's quality)
 
-The epochs, checkpoints, resuming, Ctrl-C, logging and the non-finite guard
-are the :class:`~tsgan_lib.train.loop.FitLoop`'s; a lock keeps a second run
-out of the folder. With ``torchrun`` each process trains its share of every
-step (:mod:`tsgan_lib.train.distributed`); rank 0 writes the files.
+The epochs, checkpoints, resuming, logging and the non-finite guard are the
+:class:`~tsgan_lib.train.loop.FitLoop`'s; a lock keeps a second run out of the
+folder. One stop request (:mod:`tsgan_lib.train.stop`) spans the whole run:
+Ctrl-C or SIGTERM stops it inside a fit loop (after a checkpoint) or at the
+next boundary between phases (teacher -> Algorithm 1 -> test, and between
+RegDB trials), never silently. With ``torchrun`` each process trains its share
+of every step (:mod:`tsgan_lib.train.distributed`); rank 0 writes the files.
 """
 
 from __future__ import annotations
@@ -28,19 +31,20 @@ from pathlib import Path
 import torch
 
 from tsgan_lib.data.config import data_tag, load_data, train_batches
-from tsgan_lib.files import NetworkRecord, RunLock, network_arch, save_network, write_json
+from tsgan_lib.files import NetworkRecord, RunLock, RunMismatch, load_weights, network_arch, save_network, write_json
 from tsgan_lib.models import CycleGAN, CycleGANConfig, FrozenTeacher, build_backbone
 from tsgan_lib.utils import resolve_device, seed_everything
 
 from . import distributed
-from .config import RunConfig, TrainConfig, changes_what_is_trained, format_diff, load_config, needs_teacher, save_config, \
-    step_config
+from .config import (ConfigError, RunConfig, TrainConfig, changes_what_is_trained, format_diff, load_config,
+                     needs_teacher, save_config, step_config)
 from .distributed import Dist, unwrap, wrap
 from .guard import NonFiniteGuard
 from .loop import FitLoop, describe_changes
 from .schedule import build_scheduler
 from .probes import describe_probe, mechanism_probe, probe_steps, summarise_probes
 from .steps import TSGANModels, make_optimizers, make_pools, train_step
+from .stop import StopRequest
 from .teacher import TEACHER_CHECKPOINT_FILE, TEACHER_FILE, obtain_teacher
 
 CHECKPOINT_FILE, METRICS_FILE, CONFIG_FILE = "checkpoint.pt", "metrics.jsonl", "config.json"
@@ -90,12 +94,21 @@ def clear_run(run_dir: str | Path) -> None:
 
 
 def _check_resumable(cfg: TrainConfig, run_dir: Path) -> None:
-    """Refuse early (before the teacher phase) to resume a run made with other settings."""
+    """Refuse early (before the teacher phase) to resume a run made with other settings, or one
+    already trained beyond ``schedule.epochs`` (it would be reported as a shorter run)."""
     saved = load_config(run_dir / CONFIG_FILE)
     differ = {k: v for k, v in cfg.diff(saved).items() if changes_what_is_trained(k)}
+    restart = "use another run folder (run.dir), or run.resume=false to start this one over"
     if differ:
-        raise ValueError(f"{run_dir} holds a run with other settings ({describe_changes(differ)}); resuming would "
-                         "mix two runs: use another run folder (run.dir), or run.resume=false to start this one over")
+        raise RunMismatch(f"{run_dir} holds a run with other settings ({describe_changes(differ)}); resuming would "
+                          f"mix two runs: {restart}")
+    if cfg.schedule.epochs < saved.schedule.epochs:
+        done = load_weights(run_dir / CHECKPOINT_FILE)["progress"]
+        if (done["epoch"], done["step_in_epoch"]) > (cfg.schedule.epochs, 0):
+            raise RunMismatch(f"{run_dir} holds a run trained past epoch {cfg.schedule.epochs} (epoch "
+                              f"{done['epoch'] + (done['step_in_epoch'] > 0)} of {saved.schedule.epochs}); "
+                              f"schedule.epochs={cfg.schedule.epochs} would report it as a shorter run: give "
+                              f"schedule.epochs={saved.schedule.epochs}, or {restart}")
 
 
 def build_models(cfg: TrainConfig, num_classes: int, teacher: torch.nn.Module | None,
@@ -182,9 +195,10 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
     """
     env = Environment.setup(cfg.run)
     log = log if env.dist.main else _silent
-    with _run_folder(cfg, env, log):
+    with StopRequest() as stop, _run_folder(cfg, env, log):
         dataset = load_data(cfg.data, check=True, progress=cfg.run.progress)
         teacher = _teacher_phase(cfg, dataset, env, log)            # FE_T, pretrained once (Section III.C)
+        stop.check("between the teacher phase and Algorithm 1 (the teacher is saved)", env.dist, env.device)
         models = build_models(cfg, dataset.num_train_ids, teacher.model, env.device, env.amp_dtype)
         optimizers = _Group(make_optimizers(models, cfg.optim))     # O_G, O_B, O_D
         scheduler = build_scheduler(optimizers["b"], cfg.schedule)  # warm-up, x0.3 at the milestones (O_B)
@@ -355,10 +369,14 @@ def run(cfg: TrainConfig, **eval_kwargs) -> tuple[RunInfo, dict]:
     """:func:`train`, then :func:`tsgan_lib.report.results.evaluate_run` (``results.json``, rank 0)."""
     from tsgan_lib.report.results import evaluate_run
 
-    info = train(cfg)
-    if not distributed.from_environment().main:
-        return info, {}
-    results, _ = evaluate_run(cfg.run_dir, device=cfg.run.device, **eval_kwargs)
+    dist = distributed.from_environment()
+    with StopRequest() as stop:
+        info = train(cfg)
+        stop.check(f"after training, before the test ({BACKBONE_FILE} is saved)", dist, info.device)
+        if not dist.main:
+            return info, {}
+        with stop.immediate("during the test (nothing is lost: it runs again)"):
+            results, _ = evaluate_run(cfg.run_dir, device=cfg.run.device, **eval_kwargs)
     return info, results
 
 
@@ -371,20 +389,36 @@ def run_trials(preset: str | Path | None, overrides=(), trials=range(1, 11),
     """RegDB's protocol: one model per trial (trained on that trial's training identities, tested on its test
     identities), each in ``<run.dir>/trial_<t>`` (resumable like any run), then the mean ± std over the trials
     (:func:`tsgan_lib.report.results.aggregate_trials`), written to ``<run.dir>/results_trials.json`` on rank 0.
-    ``preset`` and ``overrides`` as for :func:`tsgan_lib.train.config.resolve_config`."""
+    ``preset`` and ``overrides`` as for :func:`tsgan_lib.train.config.resolve_config`. A stop request
+    between two trials stops there (the finished trials are kept)."""
+    from tsgan_lib.data.regdb import TRIALS
     from tsgan_lib.report.results import aggregate_trials
 
     from .config import resolve_config
 
     base = resolve_config(preset, overrides)
+    trials = list(trials)
     if base.data.dataset != "regdb":
-        raise ValueError(f"trials: only RegDB has trials (data.dataset is {base.data.dataset!r})")
-    all_results = []
-    for t in trials:
-        cfg = base.replace(data__trial=t, run__dir=str(base.run_dir / f"trial_{t}"))
-        log(f"== RegDB trial {t}: {cfg.run_dir}")
-        all_results.append(run(cfg)[1])
-    if not distributed.from_environment().main:
+        raise ConfigError(f"trials {trials}: only RegDB has trials (data.dataset is {base.data.dataset!r}); "
+                          "SYSU-MM01's test draws its galleries again instead (eval.trials)")
+    outside, twice = [t for t in trials if t not in TRIALS], [t for t in trials if trials.count(t) > 1]
+    if not trials or outside or twice:
+        problem = ("no trial is given" if not trials else f"RegDB has no trial {outside[0]}" if outside
+                   else f"trial {twice[0]} is given twice")
+        raise ConfigError(f"trials {trials}: {problem}; expected trials among {TRIALS[0]}..{TRIALS[-1]} "
+                          "(e.g. 1-10 or 1,3,5)")
+    all_results, dist, device = [], distributed.from_environment(), "cpu"
+    with StopRequest() as stop:
+        for i, t in enumerate(trials):
+            if i:
+                stop.check(f"between RegDB trials {trials[i - 1]} and {t} (trial {trials[i - 1]} is tested)", dist,
+                           device)
+            cfg = base.replace(data__trial=t, run__dir=str(base.run_dir / f"trial_{t}"))
+            log(f"== RegDB trial {t}: {cfg.run_dir}")
+            info, results = run(cfg)
+            all_results.append(results)
+            device = info.device
+    if not dist.main:
         return {}
     summary = aggregate_trials(all_results)
     write_json(base.run_dir / TRIALS_FILE, summary)
