@@ -2,7 +2,7 @@
 
     tsgan train -f params/demo.yaml [--set ts.alpha_c=0.01 ...] [--trials 1-10] [--list]
     tsgan evaluate runs/demo [--rerank] [--draws 10]
-    tsgan ablation [--seeds 0 1 2 3 4] [--sensor nir|thermal] [--set ...]
+    tsgan ablation [--seeds 0 1 2 3 4] [--sensor nir|thermal] [--set ...] [--readings [READING ...]]
     tsgan search runs/demo --query me.jpg --gallery photos/ [--top-k 10] [--out ranked.png]
     tsgan verify /data/SYSU-MM01
     tsgan --debug <command> ...   (a user error also shows its traceback; so does TSGAN_DEBUG=1)
@@ -216,10 +216,20 @@ def cmd_ablation(args: argparse.Namespace) -> int:
                              "give one")
         overrides[sensor] = args.sensor
     name = args.name or ("synthetic" if args.sensor in (None, "nir") else f"synthetic_{args.sensor}")
-    command = "make ablation" if os.environ.get("MAKELEVEL") else "python -m tsgan_lib ablation " + " ".join(sys.argv[2:])
+    target = "make readings" if args.readings is not None else "make ablation"
+    command = target if os.environ.get("MAKELEVEL") else "python -m tsgan_lib ablation " + " ".join(sys.argv[2:])
     runs_dir = user_path(args.runs_dir) if args.runs_dir else resolve_path(f"runs/ablation_{name}")
-    run_ablation(args.seeds or [0, 1, 2, 3, 4], args.rows or TABLE2_VARIANTS, runs_dir=runs_dir,
-                 out=user_path(args.out) if args.out else REPO_ROOT / "docs" / "results", name=name,
+    out = user_path(args.out) if args.out else REPO_ROOT / "docs" / "results"
+    if args.readings is not None:
+        from tsgan_lib.report.readings import READINGS, run_readings
+
+        unknown = sorted(set(args.readings) - set(READINGS))
+        if unknown:
+            raise UsageError(f"--readings {' '.join(unknown)}: expected readings among {', '.join(READINGS)}")
+        run_readings(args.seeds or [0, 1, 2, 3, 4], args.readings or tuple(READINGS), runs_dir=runs_dir, out=out,
+                     name=name, overrides=overrides, command=command)
+        return 0
+    run_ablation(args.seeds or [0, 1, 2, 3, 4], args.rows or TABLE2_VARIANTS, runs_dir=runs_dir, out=out, name=name,
                  overrides=overrides, command=command)
     return 0
 
@@ -298,6 +308,10 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", action=_Once, help="where the runs go (default: runs/ablation_<name> in the repository)")
     p.add_argument("--out", action=_Once, help="where the table, figure and JSON go (default: docs/results)")
     p.add_argument("--name", action=_Once, help="output name: ablation_<name>.{md,png,json} (default from --sensor)")
+    p.add_argument("--readings", nargs="*", action="extend", metavar="READING",
+                   help="instead of Table II: the readings table, the full model (and the backbone) with each reading "
+                        "of the paper flipped from the default (all when none is named), in the same run folder; "
+                        "writes readings_<name>.{md,json}")
 
 
 def _search_arguments(p: argparse.ArgumentParser) -> None:
