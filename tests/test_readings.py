@@ -183,6 +183,7 @@ def test_probe_steps_are_spread_over_the_epoch_and_end_it():
     assert probe_steps(10, 0) == set()
 
 
+@pytest.mark.slow
 def test_a_run_records_the_mechanism_and_trains_the_same_weights_without_probes(tmp_path):
     from tinyrun import quiet, tiny
     from tsgan_lib.files import load_weights
