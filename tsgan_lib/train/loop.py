@@ -136,6 +136,7 @@ class FitLoop:
         self.dist, self.mismatch, self.restart_hint, self.log = dist, mismatch, restart_hint, log
         self.show = show
         self.components: dict[str, Any] = {"guard": guard} if guard is not None else {}
+        self.rank_components: dict[str, Any] = {}
         self.callbacks: dict[str, list[Callable]] = defaultdict(list)
         self.state = LoopState()
         self.history: list[dict] = []
@@ -152,6 +153,13 @@ class FitLoop:
         self.components.update(components)
         return self
 
+    def register_per_rank(self, **components: Any) -> FitLoop:
+        """Like :meth:`register`, for state that differs between DDP ranks (each
+        rank's history of fakes): every rank's state is gathered into the checkpoint
+        and each rank gets its own back on resuming."""
+        self.rank_components.update(components)
+        return self
+
     def add_callback(self, event: str, fn: Callable) -> FitLoop:
         if event not in ("epoch_start", "step_end", "epoch_end"):
             raise ValueError(f"unknown loop event {event!r}: expected epoch_start, step_end or epoch_end")
@@ -166,12 +174,13 @@ class FitLoop:
     def save_checkpoint(self) -> None:
         """Write the checkpoint (rank 0; every rank's RNG state is gathered)."""
         rngs = gather(rng_state(), self.dist)
+        per_rank = gather({name: obj.state_dict() for name, obj in self.rank_components.items()}, self.dist)
         if self.checkpoint_path is None or not self.dist.main:
             return
         state = asdict(self.state)
         state.pop("resumed_from")
         payload = {name: obj.state_dict() for name, obj in self.components.items()}
-        payload.update(progress=state, rng=rngs, history=self.history, meta=self.meta)
+        payload.update(progress=state, rng=rngs, per_rank=per_rank, history=self.history, meta=self.meta)
         save_atomic(payload, self.checkpoint_path)
 
     def _resume(self) -> None:
@@ -191,11 +200,16 @@ class FitLoop:
             if ckpt.get(name) is not None:
                 obj.load_state_dict(ckpt[name])
         rngs = ckpt["rng"] if isinstance(ckpt["rng"], list) else [ckpt["rng"]]
+        per_rank = ckpt.get("per_rank") or [{}]
         if len(rngs) == self.dist.world_size:
             set_rng_state(rngs[self.dist.rank])
         else:
             self.log(f"{path} was written by {len(rngs)} process(es), this job has {self.dist.world_size}: "
-                     "the weights resume exactly, the random streams do not")
+                     "the weights resume exactly, the random streams and the histories of fakes do not")
+        mine = per_rank[self.dist.rank] if len(per_rank) == self.dist.world_size else {}
+        for name, obj in self.rank_components.items():
+            if mine.get(name) is not None:
+                obj.load_state_dict(mine[name])
         self.history = list(ckpt.get("history", []))
         progress = dict(ckpt["progress"])
         self.state = LoopState(**{k: v for k, v in progress.items() if k in LoopState.__dataclass_fields__})

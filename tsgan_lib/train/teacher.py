@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import torch
 
+from tsgan_lib.data.config import DataConfig
 from tsgan_lib.data.records import Record
 from tsgan_lib.files import NetworkRecord, load_network, network_arch, save_network
 from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
-from tsgan_lib.ranges import FilePath, NonNegative, Positive
+from tsgan_lib.ranges import AtLeast, FilePath, NonNegative, Positive
 
 from .distributed import Dist, broadcast_module, unwrap, wrap
 from .guard import NonFiniteGuard
@@ -56,6 +57,8 @@ class TeacherConfig:
     """The strong baseline's recipe [34] for the IR teacher (its depth is the student's: ``model.depth``)."""
 
     path: Annotated[str | None, FilePath] = None  # a teacher file shared by runs: used when its record fits, written when absent
+    P: Annotated[int, AtLeast(2, why="the triplet loss needs negatives")] = DataConfig.P  # identities per teacher batch: its own, so one teacher fits runs of any batch shape
+    K: Annotated[int, AtLeast(1)] = DataConfig.K  # IR images per identity in a teacher batch
     lr: Annotated[float, Positive] = OptimConfig.lr_backbone  # Adam base rate: the strong baseline's, as the student's O_B
     weight_decay: Annotated[float, NonNegative] = OptimConfig.weight_decay   # on weights and biases alike
     schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(gamma=0.1, warmup_start=0.01))  # [34]
@@ -64,7 +67,8 @@ class TeacherConfig:
     def recipe(self) -> dict:
         """The settings that determine the trained teacher, flat (``schedule.epochs``...)."""
         d = dataclasses.asdict(self)
-        d.pop("path")
+        for k in ("path", "P", "K"):  # where it is kept; its batch shape is recorded with the data settings
+            d.pop(k)
         d["loss"].pop("lambda_gan")  # the teacher has no GAN term
         return {k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()}
 
@@ -225,7 +229,7 @@ def teacher_requirements(cfg: TrainConfig, num_classes: int) -> dict:
     return {"arch__depth": cfg.model.depth, "arch__num_classes": num_classes, "settings__height": cfg.data.height,
             "settings__width": cfg.data.width, "settings__pad": cfg.data.crop_pad,
             "settings__grey": cfg.data.grey, "settings__erasing": cfg.data.erasing,
-            "settings__P": cfg.data.P, "settings__K": cfg.data.K,
+            "settings__P": cfg.teacher.P, "settings__K": cfg.teacher.K,
             "settings__pretrained": cfg.model.pretrained, "settings__recipe": cfg.teacher.recipe(),
             "data": data_tag(cfg.data)}
 
@@ -283,7 +287,8 @@ def obtain_teacher(cfg: TrainConfig, dataset, device: torch.device, *, run_dir: 
     log(f"teacher phase: {why}; pretraining an IR teacher (ResNet-{cfg.model.depth}, {schedule.epochs} epochs)")
     t0 = time.perf_counter()
     partial = (own.parent if own is not None else shared.parent if shared is not None else None)
-    loader = train_batches(cfg.data, dataset, seed=cfg.run.seed, device=device, dist=dist)
+    shape = dataclasses.replace(cfg.data, P=cfg.teacher.P, K=cfg.teacher.K)  # the teacher's batches, not the run's
+    loader = train_batches(shape, dataset, seed=cfg.run.seed, device=device, dist=dist)
     model, history = pretrain_teacher(
         ModalityBatches(loader, "ir"), dataset.num_train_ids, cfg.teacher, device, depth=cfg.model.depth,
         pretrained=cfg.model.pretrained, amp_dtype=amp_dtype, channels_last=device.type == "cuda"
