@@ -12,7 +12,7 @@ import torch
 from tsgan_lib.losses import id_loss, identity_loss
 from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
                               PatchDiscriminator, build_backbone, gan_to_reid, reid_to_gan)
-from tsgan_lib.train import TSGANConfig, TSGANModels, generator_step, train_step
+from tsgan_lib.train import TSGANConfig, TSGANModels, generator_step, table2_config, train_step
 from tsgan_lib.train.pool import SamplePool
 from tsgan_lib.train.probes import mechanism_probe, probe_steps
 from tsgan_lib.train.steps import backbone_terms, discriminator_fakes, make_pools
@@ -172,7 +172,7 @@ def test_a_probe_changes_nothing_and_its_shares_add_up(batch):
 def test_the_backbone_rows_probe_has_only_gradient_shares(batch):
     x_rgb, x_ir, y = batch
     models, _ = _models()
-    values = mechanism_probe(TSGANModels(models.student), x_rgb, x_ir, y, TSGANConfig(use_gan=False))
+    values = mechanism_probe(TSGANModels(models.student), x_rgb, x_ir, y, table2_config("backbone"))
     assert {k.rsplit(".", 1)[-1] for k in values if k.startswith("grad_share.fmap.")} == {"reid_id", "reid_tri"}
     assert not any(k.startswith(("fake_ir", "d_ir_acc")) for k in values)
 

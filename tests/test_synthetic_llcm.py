@@ -171,6 +171,6 @@ def test_data_config_names_the_stand_in(tmp_path, monkeypatch):
     ds = load_data(cfg.data, check=True)
     assert isinstance(ds, LLCM) and ds.root == tmp_path / f"synthetic_llcm_{key}"
     assert data_tag(cfg.data) == {"dataset": "llcm", "root": "synthetic", "synthetic_key": key}
-    with pytest.raises(ConfigError, match="data.synthetic_llcm: num_ids=4"):
+    with pytest.raises(ConfigError, match=r"data\.synthetic_llcm\.num_ids=4 and test_fraction=0\.33 must leave"):
         resolve_config(None, {"data.dataset": "llcm", "data.synthetic_llcm.num_ids": 4})
 

@@ -1,7 +1,7 @@
 """The command line: ``python -m tsgan_lib <command>`` (also installed as ``tsgan``).
 
     tsgan train -f params/demo.yaml [--set ts.alpha_c=0.01 ...] [--trials 1-10] [--list]
-    tsgan evaluate runs/demo [--rerank] [--draws 10]
+    tsgan evaluate runs/demo [--rerank] [--draws 10] [--choices]
     tsgan ablation [--seeds 0 1 2 3 4] [--sensor nir|thermal] [--set ...] [--readings [READING ...]]
     tsgan search runs/demo --query me.jpg --gallery photos/ [--top-k 10] [--out ranked.png]
     tsgan verify /data/SYSU-MM01
@@ -191,6 +191,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tsgan_lib.report.results import evaluate_run, save_results
 
     run_dir = user_path(args.run_dir)
+    if args.choices:
+        from tsgan_lib.report.choices import format_choices, protocol_choices
+
+        print(format_choices(protocol_choices(run_dir, trials=args.draws, device=args.device)))
+        return 0
     overrides = {k: v for k, v in (("rerank", args.rerank), ("trials", args.draws)) if v is not None}
     results, _ = evaluate_run(run_dir, device=args.device, write=False, **overrides)
     _print_table(results)  # first: a folder that cannot be written to still gets its table
@@ -304,6 +309,9 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
                    why=" (gallery draws; `train --trials` means RegDB trials)", help=argparse.SUPPRESS)
     p.add_argument("--device", default="auto", action=_Once)
     p.add_argument("--no-write", action="store_true", help="do not write results.json")
+    p.add_argument("--choices", action="store_true",
+                   help="instead: the run under every protocol choice that moves published numbers (gallery draw, "
+                        "test feature, L2-normalisation, flip averaging, re-ranking), one table; writes nothing")
 
 
 def _ablation_arguments(p: argparse.ArgumentParser) -> None:

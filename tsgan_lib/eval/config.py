@@ -2,6 +2,12 @@
 
 The protocol's own constants (cameras, shots, the 10 trials) live in
 :mod:`tsgan_lib.eval.protocol`; these are the choices a run makes among them.
+The defaults are the paper's protocol (the official gallery draws, V before
+the BNNeck, Euclidean distance, no flip, no re-ranking). ``draw``,
+``feature``, ``normalize`` and ``flip`` are the choices that the field's
+published numbers make differently and rarely state (docs/protocol.md lists
+each with the number it moves); ``tsgan evaluate RUN --choices`` shows one run
+under every combination.
 On RegDB ``modes`` and ``shots`` do not apply: both directions
 (visible->thermal, thermal->visible) are evaluated on every test image. On
 LLCM ``modes``, ``shots`` and ``rand_perm`` do not apply: both directions
@@ -12,7 +18,7 @@ LLCM ``modes``, ``shots`` and ``rand_perm`` do not apply: both directions
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from tsgan_lib.ranges import AtLeast, FilePath, OneOf
 
@@ -29,6 +35,10 @@ class EvalConfig:
     rerank: bool = False                        # also k-reciprocal re-ranking (paper IV.B.1)
     batch_size: Annotated[int, AtLeast(1)] = 128                       # feature extraction batch
     rand_perm: Annotated[str | None, FilePath] = None  # the official rand_perm_cam.mat (exact galleries); None = seeded draws
+    draw: Literal["official", "peers"] = "official"  # SYSU galleries: official (rand_perm, or its seeded stand-in) | peers (random.seed(trial) + random.choice, as AGW/CAJ/DEEN)
+    feature: Literal["pool", "bn"] = "pool"  # test feature: V before the BNNeck (the paper: "from the GAP layer") | after it
+    normalize: bool = False                  # L2-normalise features before the distance (the peers rank by cosine)
+    flip: bool = False                       # average each image's feature with its mirror's (CAJ, DEEN, CSDN)
 
     def __post_init__(self) -> None:
         self.modes = tuple(self.modes)

@@ -94,7 +94,8 @@ def evaluate_sysu_features(records: Sequence[Record], features, *, modes: Iterab
                            shots: Iterable[int] = SHOTS, trials: Iterable[int] = range(NUM_TRIALS),
                            rerank: Iterable[bool] = (False, True),
                            rand_perm: str | os.PathLike | RandPerm | None = None, seed: int = 0,
-                           rerank_params: dict | None = None, device: str | torch.device = "auto") -> pd.DataFrame:
+                           draw: str = "official", rerank_params: dict | None = None,
+                           device: str | torch.device = "auto") -> pd.DataFrame:
     """Evaluate precomputed features over SYSU-MM01 settings and trials.
 
     ``records``: the test records (``dataset.test``, or any list holding the
@@ -102,7 +103,7 @@ def evaluate_sysu_features(records: Sequence[Record], features, *, modes: Iterab
     or array, same order). ``modes`` in {"all", "indoor"}, ``shots`` in
     {1, 10}, ``trials`` (0..9 with ``rand_perm``), ``rerank``: which of
     without / with k-reciprocal re-ranking (``rerank_params``: its k1, k2,
-    lambda_value). ``rand_perm`` and ``seed``: see
+    lambda_value). ``rand_perm``, ``seed`` and ``draw``: see
     :func:`~tsgan_lib.eval.protocol.sysu_query_gallery`. ``device``: where
     distances, re-ranking and the ranking sort run (``"auto"``: CUDA when
     present).
@@ -131,7 +132,7 @@ def evaluate_sysu_features(records: Sequence[Record], features, *, modes: Iterab
     for mode in modes:
         for s in shots:
             for trial in trials:
-                query, gallery = sysu_query_gallery(records, mode, s, trial, rand_perm, seed=seed)
+                query, gallery = sysu_query_gallery(records, mode, s, trial, rand_perm, seed=seed, draw=draw)
                 cols = torch.as_tensor([col_of[r.path] for r in gallery], device=device)
                 qp, qc = labels(query)
                 gp, gc = labels(gallery)

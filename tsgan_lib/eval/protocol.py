@@ -136,9 +136,29 @@ def gallery_positions(n_images: int, shots: int, trial: int, camid: int, pid: in
     return perm[trial, :shots] - 1
 
 
+def peers_gallery(groups: dict[tuple[int, int], list[Record]], mode: str, shots: int,
+                  trial: int) -> list[Record]:
+    """The gallery as AGW, CAJ and DEEN draw it (``data_manager.process_gallery_sysu``):
+    ``random.seed(trial)``, then for each test person in id order and each camera of
+    the mode in order, ``random.choice`` of the person's name-sorted images there
+    (multi-shot, which their code does not draw: ``random.sample`` of up to 10).
+    One generator runs through all (person, camera) pairs, so a pair's draw depends on
+    every pair before it; the official draws do not (:func:`gallery_positions`)."""
+    import random
+
+    rng = random.Random(trial)
+    gallery = []
+    for pid in sorted({p for _, p in groups}):
+        for cam in MODE_CAMERAS[mode]:
+            imgs = sorted(groups.get((cam, pid), ()), key=lambda r: os.path.basename(r.path))
+            if imgs:
+                gallery.extend([rng.choice(imgs)] if shots == 1 else rng.sample(imgs, min(shots, len(imgs))))
+    return gallery
+
+
 def sysu_query_gallery(dataset, mode: str = "all", shots: int = 1, trial: int = 0,
                        rand_perm: str | os.PathLike | RandPerm | None = None, *,
-                       seed: int = 0) -> tuple[list[Record], list[Record]]:
+                       seed: int = 0, draw: str = "official") -> tuple[list[Record], list[Record]]:
     """Query and gallery records of one SYSU-MM01 evaluation run.
 
     Parameters
@@ -152,11 +172,17 @@ def sysu_query_gallery(dataset, mode: str = "all", shots: int = 1, trial: int = 
         :func:`load_rand_perm`): reproduces the official galleries exactly.
         ``None``: the seeded draw of :func:`gallery_positions`.
     seed: base seed of the seeded draw (ignored with ``rand_perm``).
+    draw: ``"official"`` (the above) or ``"peers"`` (:func:`peers_gallery`,
+        the draws behind AGW's, CAJ's and DEEN's published numbers;
+        ``rand_perm`` and ``seed`` unused).
 
     Returns ``(query, gallery)``: every IR test record (dataset order), and
-    the gallery ordered by camera, then person id, then draw order.
+    the gallery ordered by camera, then person id, then draw order (the
+    peers' draw: by person id, then camera).
     """
     check_setting(mode, shots)
+    if draw not in ("official", "peers"):
+        raise ValueError(f"draw must be 'official' or 'peers', got {draw!r}")
     if isinstance(rand_perm, (str, os.PathLike)):
         rand_perm = load_rand_perm(rand_perm)
     limit = rand_perm.num_trials if rand_perm is not None else None
@@ -169,6 +195,8 @@ def sysu_query_gallery(dataset, mode: str = "all", shots: int = 1, trial: int = 
     for r in records:
         if r.camid in MODE_CAMERAS[mode]:
             groups[(r.camid, r.pid)].append(r)
+    if draw == "peers":
+        return query, peers_gallery(groups, mode, shots, trial)
     gallery = []
     for (cam, pid) in sorted(groups):
         imgs = sorted(groups[(cam, pid)], key=lambda r: os.path.basename(r.path))

@@ -1,5 +1,6 @@
 """Reporting: a run from start to results and RegDB's trials (:mod:`.runs`), a run's test
-and ``results.json`` (:mod:`.results`), the training curves (:mod:`.curves`), the
+and ``results.json`` (:mod:`.results`), one run under every protocol choice
+(:mod:`.choices`, ``tsgan evaluate --choices``), the training curves (:mod:`.curves`), the
 ablation driver and its verdict (:mod:`.ablation`) and the readings (:mod:`.readings`),
 the notebooks' figures by subject (:mod:`.diagram`, :mod:`.data_figures`, :mod:`.maps`,
 :mod:`.distances`, :mod:`.rerank_figure`, :mod:`.mechanism`) and query explorer

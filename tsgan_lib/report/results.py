@@ -57,11 +57,21 @@ def metrics_by_setting(df: pd.DataFrame) -> tuple[dict, dict]:
     return means, stds
 
 
+#: ``eval.feature`` -> the backbone's output it names: V before the BNNeck, or after it.
+FEATURE_KEYS = {"pool": "feat", "bn": "bn_feat"}
+
+
+def feature_options(cfg: TrainConfig) -> dict:
+    """The feature extraction a run's test uses (``eval.feature``, ``eval.flip``, ``eval.normalize``)."""
+    return {"feature_key": FEATURE_KEYS[cfg.eval.feature], "flip": cfg.eval.flip, "normalize": cfg.eval.normalize}
+
+
 def _sysu_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, modes, shots, trials, rerank) -> pd.DataFrame:
     df = evaluate_sysu_model(
         model, dataset, height=cfg.data.height, width=cfg.data.width, batch_size=cfg.eval.batch_size, device=device,
         modes=tuple(modes), shots=tuple(shots), trials=range(trials), rerank=(False, True) if rerank else (False,),
-        rand_perm=resolve_path(cfg.eval.rand_perm) if cfg.eval.rand_perm else None)
+        rand_perm=resolve_path(cfg.eval.rand_perm) if cfg.eval.rand_perm else None, draw=cfg.eval.draw,
+        **feature_options(cfg))
     df.insert(0, "setting", [setting_key(m, int(s), bool(r)) for m, s, r in zip(df["mode"], df["shots"], df["rerank"])])
     return df
 
@@ -69,7 +79,7 @@ def _sysu_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, modes
 def _regdb_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, rerank) -> pd.DataFrame:
     df = evaluate_regdb_model(model, dataset, height=cfg.data.height, width=cfg.data.width,
                               batch_size=cfg.eval.batch_size, device=device, rerank=(False, True) if rerank else (False,),
-                              trial=dataset.trial)
+                              trial=dataset.trial, **feature_options(cfg))
     df.insert(0, "setting", [d + ("_rerank" if r else "") for d, r in zip(df["direction"], df["rerank"])])
     return df
 
@@ -77,7 +87,8 @@ def _regdb_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, rera
 def _llcm_frame(model: ReIDBackbone, dataset, cfg: TrainConfig, device, *, directions, trials, rerank) -> pd.DataFrame:
     df = evaluate_llcm_model(model, dataset, height=cfg.data.height, width=cfg.data.width,
                              batch_size=cfg.eval.batch_size, device=device, directions=tuple(directions),
-                             trials=range(trials), rerank=(False, True) if rerank else (False,))
+                             trials=range(trials), rerank=(False, True) if rerank else (False,),
+                             **feature_options(cfg))
     df.insert(0, "setting", [d + ("_rerank" if r else "") for d, r in zip(df["direction"], df["rerank"])])
     return df
 
@@ -116,7 +127,8 @@ def chance_by_setting(cfg: TrainConfig, dataset, settings, trials: int) -> dict[
                 q, g = llcm_query_gallery(dataset, key, t)
             else:
                 mode, shot = key.split("_")
-                q, g = sysu_query_gallery(dataset.test, mode, 1 if shot == "single" else 10, t, rand_perm)
+                q, g = sysu_query_gallery(dataset.test, mode, 1 if shot == "single" else 10, t, rand_perm,
+                                          draw=cfg.eval.draw)
             (qp, qc), (gp, gc) = labels(q), labels(g)
             levels.append(pct(chance_levels(qp, gp, qc, gc, rule="same_camera" if cfg.data.dataset == "llcm"
                                             else "location")))

@@ -2,9 +2,11 @@
 
 The checkpoint (:func:`save_checkpoint`, atomic through
 :func:`tsgan_lib.files.save_atomic`, rank 0) holds the loop's registered
-components (networks, optimisers, scheduler, guard, pools: each its
+components (networks, optimisers, scheduler, guard: each its
 ``state_dict``), the position and the partial epoch sums (``progress``), every
-process's RNG states (``rng``), the per-step history of short runs and
+process's RNG states (``rng``) and every process's own components
+(``per_rank``, registered with ``FitLoop.register_per_rank``: each DDP rank's
+history of fakes, its sample pools), the per-step history of short runs and
 ``meta``: the settings that decide what is trained.
 
 :func:`resume` restores all of it, so a fit started again on the same file
@@ -83,20 +85,22 @@ def describe_changes(differ: Mapping[str, tuple[Any, Any]]) -> str:
 
 def save_checkpoint(loop, state=None) -> None:
     """Write ``loop``'s checkpoint at position ``state`` (default: where it is) on rank 0; every
-    rank's RNG states are gathered first (a collective: every rank calls this)."""
+    rank's RNG states and per-rank components are gathered first (a collective: every rank calls this)."""
     rngs = gather(rng_state(), loop.dist)
+    per_rank = gather({name: obj.state_dict() for name, obj in loop.rank_components.items()}, loop.dist)
     path = loop.config.checkpoint_path
     if path is None or not loop.dist.main:
         return
     progress = asdict(state or loop.state)
     progress.pop("resumed_from")
     payload = {name: obj.state_dict() for name, obj in loop.components.items()}
-    payload.update(progress=progress, rng=rngs, history=loop.history, meta=loop.meta)
+    payload.update(progress=progress, rng=rngs, per_rank=per_rank, history=loop.history, meta=loop.meta)
     save_atomic(payload, path)
 
 
 def resume(loop) -> None:
-    """Restore ``loop`` from its checkpoint when the file exists (refused when its ``meta`` differs)."""
+    """Restore ``loop`` from its checkpoint when the file exists (refused when its ``meta`` differs);
+    each rank gets its own per-rank components back when the job has as many processes as the writer."""
     path = loop.config.checkpoint_path
     if path is None or not path.exists():
         return
@@ -111,11 +115,16 @@ def resume(loop) -> None:
         if ckpt.get(name) is not None:
             obj.load_state_dict(ckpt[name])
     rngs = ckpt["rng"] if isinstance(ckpt["rng"], list) else [ckpt["rng"]]
+    per_rank = ckpt.get("per_rank") or [{}]
     if len(rngs) == loop.dist.world_size:
         set_rng_state(rngs[loop.dist.rank])
     else:
         loop.log(f"{path} was written by {len(rngs)} process(es), this job has {loop.dist.world_size}: "
-                 "the weights resume exactly, the random streams do not")
+                 "the weights resume exactly, the random streams and the histories of fakes do not")
+    mine = per_rank[loop.dist.rank] if len(per_rank) == loop.dist.world_size else {}
+    for name, obj in loop.rank_components.items():
+        if mine.get(name) is not None:
+            obj.load_state_dict(mine[name])
     loop.history = list(ckpt.get("history", []))
     progress = dict(ckpt["progress"])
     loop.state = LoopState(**{k: v for k, v in progress.items() if k in LoopState.__dataclass_fields__})

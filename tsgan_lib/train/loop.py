@@ -90,6 +90,7 @@ class FitLoop:
         self.device, self.meta, self.guard, self.lr = device, dict(meta or {}), guard, lr
         self.dist, self.log = dist, log
         self.components: dict[str, Any] = {"guard": guard} if guard is not None else {}
+        self.rank_components: dict[str, Any] = {}  # state that differs between DDP ranks (register_per_rank)
         self.callbacks: list[Hook] = []
         self.hooks: list[Hook] = []  # built when the fit starts (build_hooks)
         self.metrics = MetricsLog(config.metrics_path, dist)
@@ -109,6 +110,13 @@ class FitLoop:
     def register(self, **components: Any) -> FitLoop:
         """Objects with ``state_dict`` / ``load_state_dict`` saved in the checkpoint under their names."""
         self.components.update(components)
+        return self
+
+    def register_per_rank(self, **components: Any) -> FitLoop:
+        """Like :meth:`register`, for state that differs between DDP ranks (each
+        rank's history of fakes): every rank's state is gathered into the checkpoint
+        and each rank gets its own back on resuming."""
+        self.rank_components.update(components)
         return self
 
     def add_callback(self, event: str, fn: Callable) -> FitLoop:

@@ -11,8 +11,9 @@ one is shown instead and the new one takes its place.
 :class:`SamplePool` does the same for *tuples* of tensors, because the joint
 D_I judges (IR image, feature map) pairs: a pair enters and leaves the pool
 whole. It draws from its own generator (seeded, saved with its contents in
-:meth:`state_dict`), so a resumed run continues exactly and the pool does not
-move the other random streams of a run. ``size=0`` returns the batch as it is.
+:meth:`state_dict`, on the CPU), so a resumed run continues exactly and the
+pool does not move the other random streams of a run; under DDP each rank keeps
+its own pool and the checkpoint holds all of them. ``size=0`` returns the batch as it is.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class SamplePool:
             raise ValueError(f"the tensors of a sample need one batch size, got {[t.shape[0] for t in samples]}")
         if self.buffers is None:
             self.buffers = [t.new_empty((self.size, *t.shape[1:])) for t in samples]
+        elif self.buffers[0].device != samples[0].device:  # loaded from a checkpoint (kept on the CPU)
+            self.buffers = [b.to(samples[0].device) for b in self.buffers]
         swap = torch.rand(n, generator=self.generator) > 0.5
         slot = torch.randint(self.size, (n,), generator=self.generator)
         out = [t.clone() for t in samples]
@@ -59,7 +62,7 @@ class SamplePool:
         return tuple(out)
 
     def state_dict(self) -> dict:
-        buffers = [b[: self.count].clone() for b in self.buffers] if self.buffers is not None else []
+        buffers = [b[: self.count].cpu().clone() for b in self.buffers] if self.buffers is not None else []
         return {"size": self.size, "count": self.count, "buffers": buffers, "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
@@ -68,7 +71,7 @@ class SamplePool:
         self.count = int(state["count"])
         self.buffers = None
         if state["buffers"]:
-            self.buffers = [b.new_empty((self.size, *b.shape[1:])) for b in state["buffers"]]
+            self.buffers = [b.new_empty((self.size, *b.shape[1:]), device="cpu") for b in state["buffers"]]
             for buf, saved in zip(self.buffers, state["buffers"]):
-                buf[: self.count] = saved
+                buf[: self.count] = saved.cpu()
         self.generator.set_state(state["generator"])

@@ -44,7 +44,7 @@ from tsgan_lib.losses import fake_set_m
 from tsgan_lib.models import gan_to_reid, reid_to_gan
 
 from .precision import autocast
-from .steps import TSGANConfig, TSGANModels, backbone_terms, frozen
+from .steps import TSGANConfig, TSGANModels, _check, backbone_terms, frozen
 
 #: The inputs of the student's batch, in the order backbone_terms concatenates them.
 INPUTS = ("rgb", "ir", "ir_fake")
@@ -165,6 +165,7 @@ def mechanism_probe(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Te
     """All the probes on one batch (``cache``: a step's ``.cache`` with
     ``x_ir_fake`` and the teacher's maps; recomputed when absent). Changes
     nothing (see :func:`unchanged`)."""
+    _check(models, cfg)
     cache = dict(cache or {})
     with unchanged(models.student):
         out, maps = gradient_shares(models, x_rgb, x_ir, labels, cfg, cache, amp_dtype)

@@ -40,7 +40,7 @@ from tsgan_lib.files import NetworkRecord, RunFolder, load_network, network_arch
 from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_loss
 from tsgan_lib.models import ReIDBackbone, build_backbone
 from tsgan_lib.models.config import ModelConfig
-from tsgan_lib.ranges import FilePath, NonNegative, Positive
+from tsgan_lib.ranges import AtLeast, FilePath, NonNegative, Positive
 from tsgan_lib.utils import resolve_path
 
 from .distributed import Dist, broadcast_module, unwrap, wrap
@@ -57,6 +57,8 @@ class TeacherConfig:
     """The strong baseline's recipe [34] for the IR teacher (its depth is the student's: ``model.depth``)."""
 
     path: Annotated[str | None, FilePath] = None  # a teacher file shared by runs: used when its record fits, written when absent
+    P: Annotated[int, AtLeast(2, why="the triplet loss needs negatives")] = DataConfig.P  # identities per teacher batch: its own, so one teacher fits runs of any batch shape
+    K: Annotated[int, AtLeast(1)] = DataConfig.K  # IR images per identity in a teacher batch
     lr: Annotated[float, Positive] = OptimConfig.lr_backbone  # Adam base rate: the strong baseline's, as the student's O_B
     weight_decay: Annotated[float, NonNegative] = OptimConfig.weight_decay   # on weights and biases alike
     schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(gamma=0.1, warmup_start=0.01))  # [34]
@@ -65,7 +67,8 @@ class TeacherConfig:
     def recipe(self) -> dict:
         """The settings that determine the trained teacher, flat (``schedule.epochs``...)."""
         d = dataclasses.asdict(self)
-        d.pop("path")
+        for k in ("path", "P", "K"):  # where it is kept; its batch shape is recorded with the data settings
+            d.pop(k)
         d["loss"].pop("lambda_gan")  # the teacher has no GAN term
         return {k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()}
 
@@ -134,7 +137,7 @@ def teacher_requirements(teacher: TeacherConfig, data: DataConfig, model: ModelC
     return {"arch__depth": model.depth, "arch__num_classes": num_classes, "settings__height": data.height,
             "settings__width": data.width, "settings__pad": data.crop_pad,
             "settings__grey": data.grey, "settings__erasing": data.erasing,
-            "settings__P": data.P, "settings__K": data.K,
+            "settings__P": teacher.P, "settings__K": teacher.K,
             "settings__pretrained": model.pretrained, "settings__recipe": teacher.recipe(),
             "data": data_tag(data)}
 
@@ -163,7 +166,8 @@ def obtain_teacher(teacher: TeacherConfig, data: DataConfig, model: ModelConfig,
     picks up another teacher); ``teacher.path`` when its record fits this
     run (depth, classes, image size, padding, recipe, data); else pretrain
     one with the recipe ``teacher`` on IR batches drawn with ``seed`` from this
-    run's pair loader (resumable from ``teacher_checkpoint.pt``; channels-last
+    run's pair loader in the teacher's own batch shape (``teacher.P`` x
+    ``teacher.K``; resumable from ``teacher_checkpoint.pt``; channels-last
     on CUDA when ``channels_last``), measure its IR->IR retrieval, save it in the
     run folder and at ``teacher.path`` if that file does not exist yet.
     Returns ``(backbone in eval mode, its record, where it came from, seconds
@@ -189,7 +193,8 @@ def obtain_teacher(teacher: TeacherConfig, data: DataConfig, model: ModelConfig,
     log(f"teacher phase: {why}; pretraining an IR teacher (ResNet-{model.depth}, {teacher.schedule.epochs} epochs)")
     t0 = time.perf_counter()
     partial = RunFolder((own if own is not None else shared).parent) if own is not None or shared is not None else None
-    loader = train_batches(data, dataset, seed=seed, device=device, dist=dist)
+    shape = dataclasses.replace(data, P=teacher.P, K=teacher.K)  # the teacher's batches, not the run's
+    loader = train_batches(shape, dataset, seed=seed, device=device, dist=dist)
     net, history = pretrain_teacher(
         EpochBatches(loader, modality="ir"), dataset.num_train_ids, teacher, device, depth=model.depth,
         pretrained=model.pretrained, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and channels_last,

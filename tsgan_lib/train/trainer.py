@@ -221,7 +221,7 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
         if models.cyclegan is not None:
             loop.register(cyclegan=models.cyclegan)
         if pools:
-            loop.register(pools=pools)
+            loop.register_per_rank(pools=pools)
         loop.add_callback("before_epoch", lambda _: [m.train() for m in (models.student, models.cyclegan) if m])
         loop.add_callback("after_epoch", lambda _, means: scheduler.step())
         loop.add_callback("after_epoch", lambda lp, means: log(f"epoch {lp.state.epoch + 1}/{cfg.schedule.epochs}: "

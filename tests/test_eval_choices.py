@@ -1,0 +1,86 @@
+"""The protocol choices that move published numbers: the peers' gallery draw, the test feature,
+L2-normalisation, flip averaging, and one run under all of them (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from conftest import write_sysu_tree
+from tsgan_lib.data import load_sysu
+from tsgan_lib.eval import sysu_query_gallery
+from tsgan_lib.train import resolve_config
+
+
+@pytest.fixture
+def small(tmp_path):
+    # test ids 4 and 5; id 4 in cams 1, 2, 4; id 5 in cams 4, 5 (and IR cams 3, 6)
+    counts = {1: {1: 2, 4: 12}, 2: {4: 3}, 3: {1: 2, 4: 2}, 4: {4: 11, 5: 2}, 5: {5: 14}, 6: {4: 3, 5: 1}}
+    root = write_sysu_tree(tmp_path / "sysu", counts, {"train": [1], "val": [2], "test": [4, 5]})
+    (root / "cam1" / "0002").mkdir()
+    (root / "cam1" / "0002" / "0001.jpg").write_bytes(b"")
+    return load_sysu(root)
+
+
+def _names(records):
+    return [(r.camid, r.pid, os.path.basename(r.path)) for r in records]
+
+
+def _agw_draw(tree: dict[tuple[int, int], list[str]], cameras: tuple[int, ...], trial: int) -> list[tuple]:
+    """AGW's data_manager.process_gallery_sysu, literally: random.seed(trial); for id in sorted(ids): for cam in the
+    mode's cameras: if the folder exists: random.choice(sorted(its files))."""
+    random.seed(trial)
+    out = []
+    for pid in sorted({p for _, p in tree}):
+        for cam in cameras:
+            if (cam, pid) in tree:
+                out.append((cam, pid, random.choice(sorted(tree[(cam, pid)]))))
+    return out
+
+
+@pytest.mark.parametrize("mode, cameras", [("all", (1, 2, 4, 5)), ("indoor", (1, 2))])
+def test_the_peers_draw_is_agws_random_choice_in_id_then_camera_order(small, mode, cameras):
+    tree: dict[tuple[int, int], list[str]] = {}
+    for r in small.test:
+        if r.camid in cameras:
+            tree.setdefault((r.camid, r.pid), []).append(os.path.basename(r.path))
+    for trial in range(10):
+        query, gallery = sysu_query_gallery(small, mode, 1, trial, draw="peers")
+        assert _names(gallery) == _agw_draw(tree, cameras, trial)
+        assert {r.camid for r in query} == {3, 6}
+    draws = {tuple(_names(sysu_query_gallery(small, "all", 1, t, draw="peers")[1])) for t in range(10)}
+    assert len(draws) > 1
+
+
+def test_a_multi_shot_peers_draw_samples_up_to_ten_distinct_images(small):
+    _, g = sysu_query_gallery(small, "all", 10, 3, draw="peers")
+    assert len(g) == 10 + 3 + 10 + 2 + 10 and len(set(_names(g))) == len(g)
+    with pytest.raises(ValueError, match="'official' or 'peers'"):
+        sysu_query_gallery(small, "all", 1, 0, draw="agw")
+
+
+def test_the_protocol_choices_are_settings_defaulting_to_the_papers_protocol():
+    e = resolve_config().eval
+    assert (e.draw, e.feature, e.normalize, e.flip, e.rerank) == ("official", "pool", False, False, False)
+    e = resolve_config(None, ["eval.draw=peers", "eval.feature=bn", "eval.normalize=true", "eval.flip=true"]).eval
+    assert (e.draw, e.feature, e.normalize, e.flip) == ("peers", "bn", True, True)
+
+
+@pytest.mark.slow
+def test_one_run_under_every_choice(tmp_path):
+    from tinyrun import quiet, tiny
+    from tsgan_lib.report.choices import CHOICES, format_choices, protocol_choices
+    from tsgan_lib.train.trainer import train
+
+    cfg = tiny(tmp_path, "bb", variant="backbone", schedule__epochs=1, schedule__milestones=[],
+               schedule__warmup_epochs=0)
+    train(cfg, log=quiet)
+    table = protocol_choices(cfg.run_dir, trials=2, device="cpu")
+    assert len(table) == 2 ** len(CHOICES)
+    first = table.iloc[0]
+    assert (first["draw"], first["feature"], first["normalize"], first["flip"], first["rerank"]) == \
+        ("official", "pool", False, False, False) and first["ΔR1"] == 0
+    assert table[["R1", "mAP", "mINP"]].notna().all().all() and ((table["R1"] >= 0) & (table["R1"] <= 100)).all()
+    assert "the paper's protocol" in format_choices(table)
