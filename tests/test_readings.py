@@ -231,3 +231,29 @@ def test_a_readings_effect_is_paired_by_seed_and_its_story_is_told_from_the_numb
     assert "beyond the noise, worse" in story and "TS share of grad at f_map 15.0 → 0.0 %" in story
     line = verdict_line(df, "jd_all_ts", "default")
     assert "-1.0 Rank-1 points" in line and "behind the backbone beyond the noise" in line
+
+
+def test_the_table_says_how_many_seeds_each_row_stands_on():
+    from tsgan_lib.report.readings import readings_table
+
+    df = _fake_table()
+    df = df[~((df["reading"] == "ts_mean") & (df["seed"] >= 3))]
+    table = readings_table(df)
+    rows = {line.split("|")[2].strip(): line.split("|")[3].strip() for line in table.splitlines()[2:]}
+    assert rows["TS losses as the mean over map elements"] == "3" and rows["the suite's defaults"] == "5"
+
+
+def test_finished_only_tabulates_the_finished_runs_and_trains_nothing(tmp_path, monkeypatch):
+    import tsgan_lib.report.readings as readings
+
+    asked = []
+    done = {"metrics": {"all_single": {"R1": 20.0, "mAP": 25.0}}}
+    monkeypatch.setattr(readings, "run_row", lambda v, s, d, extra, folder: asked.append((folder, s)) or done)
+    monkeypatch.setattr(readings, "collect_readings", lambda results: _fake_table())
+    monkeypatch.setattr(readings, "write_text_atomic", lambda *a: None)
+    monkeypatch.setattr(readings, "write_json", lambda *a: None)
+    for folder in ("jd_all_ts_s0", "backbone_s0", "jd_all_ts~ts_mean_s1"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "results.json").write_text("{}")
+    readings.run_readings([0, 1], ["ts_mean"], runs_dir=tmp_path, out=tmp_path, train=False, log=lambda m: None)
+    assert sorted(asked) == [("backbone", 0), ("jd_all_ts", 0), ("jd_all_ts~ts_mean", 1)]
