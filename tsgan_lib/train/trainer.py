@@ -36,7 +36,7 @@ from tsgan_lib.models import CycleGAN, CycleGANConfig, FrozenTeacher, build_back
 from tsgan_lib.utils import resolve_device, seed_everything
 
 from . import distributed
-from .config import (ConfigError, RunConfig, TrainConfig, changes_what_is_trained, format_diff, load_config,
+from .config import (ConfigError, RunConfig, TrainConfig, changes_what_is_trained, concerns, format_diff, load_config,
                      needs_teacher, save_config, step_config)
 from .distributed import Dist, unwrap, wrap
 from .guard import NonFiniteGuard
@@ -97,7 +97,7 @@ def _check_resumable(cfg: TrainConfig, run_dir: Path) -> None:
     """Refuse early (before the teacher phase) to resume a run made with other settings, or one
     already trained beyond ``schedule.epochs`` (it would be reported as a shorter run)."""
     saved = load_config(run_dir / CONFIG_FILE)
-    differ = {k: v for k, v in cfg.diff(saved).items() if changes_what_is_trained(k)}
+    differ = {k: v for k, v in cfg.diff(saved).items() if changes_what_is_trained(k) and concerns(cfg, k)}
     restart = "use another run folder (run.dir), or run.resume=false to start this one over"
     if differ:
         raise RunMismatch(f"{run_dir} holds a run with other settings ({describe_changes(differ)}); resuming would "
