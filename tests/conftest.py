@@ -127,3 +127,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def small_sysu(tmp_path):
+    """A tiny SYSU-MM01 tree: test ids 4 and 5; id 4 has 3 cam2 images (< 10), 12 in cam1, and is in cams 1, 2, 4;
+    id 5 is outdoor-only (cams 4, 5; IR cams 3, 6); one validation image of id 2 in cam1."""
+    from tsgan_lib.data import load_sysu
+
+    counts = {1: {1: 2, 4: 12}, 2: {4: 3}, 3: {1: 2, 4: 2}, 4: {4: 11, 5: 2}, 5: {5: 14}, 6: {4: 3, 5: 1}}
+    root = write_sysu_tree(tmp_path / "sysu", counts, {"train": [1], "val": [2], "test": [4, 5]})
+    (root / "cam1" / "0002").mkdir()
+    (root / "cam1" / "0002" / "0001.jpg").write_bytes(b"")
+    return load_sysu(root)
+
+
+def record_names(records) -> list[tuple]:
+    """(camera, identity, file name) of each record: what a protocol picked, readable in an assertion."""
+    import os
+
+    return [(r.camid, r.pid, os.path.basename(r.path)) for r in records]
