@@ -147,3 +147,37 @@ def record_names(records) -> list[tuple]:
     import os
 
     return [(r.camid, r.pid, os.path.basename(r.path)) for r in records]
+
+
+#: The tiny Algorithm 1 batch of the step and readings tests: B (RGB, IR) pairs of H x W.
+TINY_BATCH = (4, 64, 32)
+
+
+def tiny_tsgan(joint: bool = True, seed: int = 0):
+    """A ResNet-18 student and teacher (3 classes) and a small CycleGAN, with Adam for G, the backbone and D."""
+    import torch
+
+    from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
+                                  build_backbone)
+    from tsgan_lib.train import TSGANModels
+
+    torch.manual_seed(seed)
+    student = build_backbone(num_classes=3, depth=18).train()
+    teacher = FrozenTeacher(build_backbone(num_classes=3, depth=18))
+    gan = CycleGAN(student.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=8, n_blocks=1),
+                                                         DiscriminatorConfig(ndf=8), joint_disc=joint))
+    opts = {"g": torch.optim.Adam(gan.generator_parameters(), 1e-3),
+            "b": torch.optim.Adam(student.parameters(), 1e-3),
+            "d": torch.optim.Adam(gan.discriminator_parameters(), 1e-3)}
+    return TSGANModels(student, teacher, gan), opts
+
+
+@pytest.fixture
+def batch():
+    """X_R, X_I and labels of :data:`TINY_BATCH`: two identities, two pairs each."""
+    import torch
+
+    b, h, w = TINY_BATCH
+    torch.manual_seed(42)
+    return torch.randn(b, 3, h, w), torch.randn(b, 3, h, w), torch.tensor([0, 0, 1, 1])
+
