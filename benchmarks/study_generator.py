@@ -110,7 +110,8 @@ def main() -> None:
             rows += study(cfg, ngf, n_blocks, lr, args.epochs, args.probe_batches)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine(), "preset": args.preset, "seed": args.seed, "rows": rows}, indent=1))
+    record = {"machine": machine(torch.device("cpu")), "preset": args.preset, "seed": args.seed, "rows": rows}
+    out.write_text(json.dumps(record, indent=1))
     print(f"wrote {out}")
 
 

@@ -144,3 +144,57 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def small_sysu(tmp_path):
+    """A tiny SYSU-MM01 tree: test ids 4 and 5; id 4 has 3 cam2 images (< 10), 12 in cam1, and is in cams 1, 2, 4;
+    id 5 is outdoor-only (cams 4, 5; IR cams 3, 6); one validation image of id 2 in cam1."""
+    from tsgan_lib.data import load_sysu
+
+    counts = {1: {1: 2, 4: 12}, 2: {4: 3}, 3: {1: 2, 4: 2}, 4: {4: 11, 5: 2}, 5: {5: 14}, 6: {4: 3, 5: 1}}
+    root = write_sysu_tree(tmp_path / "sysu", counts, {"train": [1], "val": [2], "test": [4, 5]})
+    (root / "cam1" / "0002").mkdir()
+    (root / "cam1" / "0002" / "0001.jpg").write_bytes(b"")
+    return load_sysu(root)
+
+
+def record_names(records) -> list[tuple]:
+    """(camera, identity, file name) of each record: what a protocol picked, readable in an assertion."""
+    import os
+
+    return [(r.camid, r.pid, os.path.basename(r.path)) for r in records]
+
+
+#: The tiny Algorithm 1 batch of the step and readings tests: B (RGB, IR) pairs of H x W.
+TINY_BATCH = (4, 64, 32)
+
+
+def tiny_tsgan(joint: bool = True, seed: int = 0):
+    """A ResNet-18 student and teacher (3 classes) and a small CycleGAN, with Adam for G, the backbone and D."""
+    import torch
+
+    from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
+                                  build_backbone)
+    from tsgan_lib.train import TSGANModels
+
+    torch.manual_seed(seed)
+    student = build_backbone(num_classes=3, depth=18).train()
+    teacher = FrozenTeacher(build_backbone(num_classes=3, depth=18))
+    gan = CycleGAN(student.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=8, n_blocks=1),
+                                                         DiscriminatorConfig(ndf=8), joint_disc=joint))
+    opts = {"g": torch.optim.Adam(gan.generator_parameters(), 1e-3),
+            "b": torch.optim.Adam(student.parameters(), 1e-3),
+            "d": torch.optim.Adam(gan.discriminator_parameters(), 1e-3)}
+    return TSGANModels(student, teacher, gan), opts
+
+
+@pytest.fixture
+def batch():
+    """X_R, X_I and labels of :data:`TINY_BATCH`: two identities, two pairs each."""
+    import torch
+
+    b, h, w = TINY_BATCH
+    torch.manual_seed(42)
+    return torch.randn(b, 3, h, w), torch.randn(b, 3, h, w), torch.tensor([0, 0, 1, 1])
+

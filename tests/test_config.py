@@ -175,3 +175,14 @@ def test_the_data_functions_keyword_defaults_equal_data_config():
         for name in ("height", "width", "P", "K"):
             if name in params and params[name].default is not inspect.Parameter.empty:
                 assert params[name].default == getattr(d, name), (fn.__qualname__, name)
+
+
+def test_a_stand_ins_settings_concern_only_runs_on_that_stand_in():
+    from tsgan_lib.train.config import concerns, resolve_config
+
+    sysu, regdb = resolve_config("demo"), resolve_config("synthetic_regdb")
+    assert concerns(sysu, "data.synthetic.num_ids") and not concerns(sysu, "data.synthetic_regdb.num_ids")
+    assert concerns(regdb, "data.synthetic_regdb.num_ids") and not concerns(regdb, "data.synthetic.num_ids")
+    assert not concerns(sysu, "data.synthetic_llcm.seed") and concerns(sysu, "reid.lambda_id")
+    real = resolve_config("demo", {"data.root": "/data/SYSU-MM01"})
+    assert not concerns(real, "data.synthetic.num_ids")

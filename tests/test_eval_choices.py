@@ -8,24 +8,9 @@ import random
 
 import pytest
 
-from conftest import write_sysu_tree
-from tsgan_lib.data import load_sysu
+from conftest import record_names
 from tsgan_lib.eval import sysu_query_gallery
 from tsgan_lib.train import resolve_config
-
-
-@pytest.fixture
-def small(tmp_path):
-    # test ids 4 and 5; id 4 in cams 1, 2, 4; id 5 in cams 4, 5 (and IR cams 3, 6)
-    counts = {1: {1: 2, 4: 12}, 2: {4: 3}, 3: {1: 2, 4: 2}, 4: {4: 11, 5: 2}, 5: {5: 14}, 6: {4: 3, 5: 1}}
-    root = write_sysu_tree(tmp_path / "sysu", counts, {"train": [1], "val": [2], "test": [4, 5]})
-    (root / "cam1" / "0002").mkdir()
-    (root / "cam1" / "0002" / "0001.jpg").write_bytes(b"")
-    return load_sysu(root)
-
-
-def _names(records):
-    return [(r.camid, r.pid, os.path.basename(r.path)) for r in records]
 
 
 def _agw_draw(tree: dict[tuple[int, int], list[str]], cameras: tuple[int, ...], trial: int) -> list[tuple]:
@@ -41,24 +26,24 @@ def _agw_draw(tree: dict[tuple[int, int], list[str]], cameras: tuple[int, ...], 
 
 
 @pytest.mark.parametrize("mode, cameras", [("all", (1, 2, 4, 5)), ("indoor", (1, 2))])
-def test_the_peers_draw_is_agws_random_choice_in_id_then_camera_order(small, mode, cameras):
+def test_the_peers_draw_is_agws_random_choice_in_id_then_camera_order(small_sysu, mode, cameras):
     tree: dict[tuple[int, int], list[str]] = {}
-    for r in small.test:
+    for r in small_sysu.test:
         if r.camid in cameras:
             tree.setdefault((r.camid, r.pid), []).append(os.path.basename(r.path))
     for trial in range(10):
-        query, gallery = sysu_query_gallery(small, mode, 1, trial, draw="peers")
-        assert _names(gallery) == _agw_draw(tree, cameras, trial)
+        query, gallery = sysu_query_gallery(small_sysu, mode, 1, trial, draw="peers")
+        assert record_names(gallery) == _agw_draw(tree, cameras, trial)
         assert {r.camid for r in query} == {3, 6}
-    draws = {tuple(_names(sysu_query_gallery(small, "all", 1, t, draw="peers")[1])) for t in range(10)}
+    draws = {tuple(record_names(sysu_query_gallery(small_sysu, "all", 1, t, draw="peers")[1])) for t in range(10)}
     assert len(draws) > 1
 
 
-def test_a_multi_shot_peers_draw_samples_up_to_ten_distinct_images(small):
-    _, g = sysu_query_gallery(small, "all", 10, 3, draw="peers")
-    assert len(g) == 10 + 3 + 10 + 2 + 10 and len(set(_names(g))) == len(g)
+def test_a_multi_shot_peers_draw_samples_up_to_ten_distinct_images(small_sysu):
+    _, g = sysu_query_gallery(small_sysu, "all", 10, 3, draw="peers")
+    assert len(g) == 10 + 3 + 10 + 2 + 10 and len(set(record_names(g))) == len(g)
     with pytest.raises(ValueError, match="'official' or 'peers'"):
-        sysu_query_gallery(small, "all", 1, 0, draw="agw")
+        sysu_query_gallery(small_sysu, "all", 1, 0, draw="agw")
 
 
 def test_the_protocol_choices_are_settings_defaulting_to_the_papers_protocol():

@@ -8,73 +8,59 @@ import numpy as np
 import pytest
 from scipy.io import loadmat
 
-from conftest import official_file, write_sysu_tree
+from conftest import official_file, record_names
 from tsgan_lib.data import DatasetError, load_sysu
 from tsgan_lib.eval import evaluate_sysu, protocol_summary, sysu_query_gallery
 from tsgan_lib.eval.protocol import RandPerm, labels
 
 
-@pytest.fixture
-def small(tmp_path):
-    # test ids 4 and 5; id 4 has 3 cam2 images (< 10), 12 in cam1; id 5 is outdoor-only
-    counts = {1: {1: 2, 4: 12}, 2: {4: 3}, 3: {1: 2, 4: 2}, 4: {4: 11, 5: 2}, 5: {5: 14}, 6: {4: 3, 5: 1}}
-    root = write_sysu_tree(tmp_path / "sysu", counts, {"train": [1], "val": [2], "test": [4, 5]})
-    (root / "cam1" / "0002").mkdir()
-    (root / "cam1" / "0002" / "0001.jpg").write_bytes(b"")
-    return load_sysu(root)
-
-
-def _names(records):
-    return [(r.camid, r.pid, os.path.basename(r.path)) for r in records]
-
-
-def test_query_is_every_ir_image_in_both_modes(small):
+def test_query_is_every_ir_image_in_both_modes(small_sysu):
     for mode in ("all", "indoor"):
-        query, _ = sysu_query_gallery(small, mode, 1)
-        assert _names(query) == [(3, 4, "0001.jpg"), (3, 4, "0002.jpg"),
+        query, _ = sysu_query_gallery(small_sysu, mode, 1)
+        assert record_names(query) == [(3, 4, "0001.jpg"), (3, 4, "0002.jpg"),
                                  (6, 4, "0001.jpg"), (6, 4, "0002.jpg"), (6, 4, "0003.jpg"), (6, 5, "0001.jpg")]
 
 
-def test_seeded_gallery_sizes_and_subsets(small):
-    _, g1 = sysu_query_gallery(small, "all", 1, trial=2, seed=5)
-    _, g10 = sysu_query_gallery(small, "all", 10, trial=2, seed=5)
-    _, i10 = sysu_query_gallery(small, "indoor", 10, trial=2, seed=5)
+def test_seeded_gallery_sizes_and_subsets(small_sysu):
+    _, g1 = sysu_query_gallery(small_sysu, "all", 1, trial=2, seed=5)
+    _, g10 = sysu_query_gallery(small_sysu, "all", 10, trial=2, seed=5)
+    _, i10 = sysu_query_gallery(small_sysu, "indoor", 10, trial=2, seed=5)
     # (4,cam1) 12 -> 10, (4,cam2) 3 -> all 3, (4,cam4) 11 -> 10, (5,cam4) 2 -> 2, (5,cam5) 14 -> 10
     assert len(g1) == 5 and len(g10) == 10 + 3 + 10 + 2 + 10 and len(i10) == 13
     assert {r.camid for r in i10} == {1, 2}
-    assert set(_names(i10)) <= set(_names(g10))  # indoor draw = all-search draw on cams 1, 2
-    assert set(_names(g1)) <= set(_names(g10))  # single-shot = first of the ten
-    assert len(set(_names(g10))) == len(g10)
-    again = sysu_query_gallery(small, "all", 10, trial=2, seed=5)[1]
-    assert _names(again) == _names(g10)
-    others = [_names(sysu_query_gallery(small, "all", 10, trial=t, seed=5)[1]) for t in range(4)]
+    assert set(record_names(i10)) <= set(record_names(g10))  # indoor draw = all-search draw on cams 1, 2
+    assert set(record_names(g1)) <= set(record_names(g10))  # single-shot = first of the ten
+    assert len(set(record_names(g10))) == len(g10)
+    again = sysu_query_gallery(small_sysu, "all", 10, trial=2, seed=5)[1]
+    assert record_names(again) == record_names(g10)
+    others = [record_names(sysu_query_gallery(small_sysu, "all", 10, trial=t, seed=5)[1]) for t in range(4)]
     assert len({tuple(o) for o in others}) > 1  # trials differ
 
 
-def test_official_positions_from_a_rand_perm(small):
+def test_official_positions_from_a_rand_perm(small_sysu):
     # one matrix per (camera, person) with the images' count; trial 1 row reversed
     perms = {}
     for (cam, pid), n in {(1, 4): 12, (2, 4): 3, (4, 4): 11, (4, 5): 2, (5, 5): 14}.items():
         perms[(cam, pid)] = np.vstack([np.arange(1, n + 1), np.arange(n, 0, -1)])
     rp = RandPerm("fake.mat", perms)
-    _, g = sysu_query_gallery(small, "all", 1, trial=1, rand_perm=rp)
-    assert _names(g) == [(1, 4, "0012.jpg"), (2, 4, "0003.jpg"), (4, 4, "0011.jpg"), (4, 5, "0002.jpg"),
+    _, g = sysu_query_gallery(small_sysu, "all", 1, trial=1, rand_perm=rp)
+    assert record_names(g) == [(1, 4, "0012.jpg"), (2, 4, "0003.jpg"), (4, 4, "0011.jpg"), (4, 5, "0002.jpg"),
                          (5, 5, "0014.jpg")]
-    _, g = sysu_query_gallery(small, "indoor", 10, trial=0, rand_perm=rp)
-    assert [n for c, p, n in _names(g) if c == 2] == ["0001.jpg", "0002.jpg", "0003.jpg"]
+    _, g = sysu_query_gallery(small_sysu, "indoor", 10, trial=0, rand_perm=rp)
+    assert [n for c, p, n in record_names(g) if c == 2] == ["0001.jpg", "0002.jpg", "0003.jpg"]
     perms[(4, 5)] = np.array([[1, 2, 3]] * 2)
     with pytest.raises(DatasetError, match="camera 4, person 0005"):
-        sysu_query_gallery(small, "all", 1, trial=0, rand_perm=rp)
+        sysu_query_gallery(small_sysu, "all", 1, trial=0, rand_perm=rp)
     with pytest.raises(ValueError, match="trial"):
-        sysu_query_gallery(small, "all", 1, trial=2, rand_perm=rp)
+        sysu_query_gallery(small_sysu, "all", 1, trial=2, rand_perm=rp)
 
 
 @pytest.mark.parametrize("kwargs, needle", [
     ({"mode": "outdoor"}, "mode"), ({"shots": 5}, "shots"), ({"trial": -1}, "trial"),
 ])
-def test_bad_settings_name_the_parameter(small, kwargs, needle):
+def test_bad_settings_name_the_parameter(small_sysu, kwargs, needle):
     with pytest.raises(ValueError, match=needle):
-        sysu_query_gallery(small, **kwargs)
+        sysu_query_gallery(small_sysu, **kwargs)
 
 
 # --- the real test structure (skips without ../shared) -----------------------------------------
@@ -112,7 +98,7 @@ def test_exact_galleries_follow_the_official_positions(exact):
     for mode, cams, shots in (("all", (1, 2, 4, 5), 1), ("all", (1, 2, 4, 5), 10), ("indoor", (1, 2), 10)):
         for trial in range(10):
             _, gallery = sysu_query_gallery(exact, mode, shots, trial, rand_perm=path)
-            got = sorted(_names(gallery))
+            got = sorted(record_names(gallery))
             want = []
             for cam in cams:
                 for pid in exact.test_ids:

@@ -9,33 +9,15 @@ import json
 import pytest
 import torch
 
+from conftest import TINY_BATCH, tiny_tsgan
 from tsgan_lib.losses import id_loss, identity_loss
-from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
-                              PatchDiscriminator, build_backbone, gan_to_reid, reid_to_gan)
+from tsgan_lib.models import DiscriminatorConfig, PatchDiscriminator, gan_to_reid, reid_to_gan
 from tsgan_lib.train import TSGANConfig, TSGANModels, generator_step, table2_config, train_step
 from tsgan_lib.train.pool import SamplePool
 from tsgan_lib.train.probes import mechanism_probe, probe_steps
 from tsgan_lib.train.steps import backbone_terms, discriminator_fakes, make_pools
 
-B, H, W = 4, 64, 32
-
-
-def _models(joint: bool = True, seed: int = 0) -> tuple[TSGANModels, dict]:
-    torch.manual_seed(seed)
-    student = build_backbone(num_classes=3, depth=18).train()
-    teacher = FrozenTeacher(build_backbone(num_classes=3, depth=18))
-    gan = CycleGAN(student.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=8, n_blocks=1),
-                                                         DiscriminatorConfig(ndf=8), joint_disc=joint))
-    opts = {"g": torch.optim.Adam(gan.generator_parameters(), 1e-3),
-            "b": torch.optim.Adam(student.parameters(), 1e-3),
-            "d": torch.optim.Adam(gan.discriminator_parameters(), 1e-3)}
-    return TSGANModels(student, teacher, gan), opts
-
-
-@pytest.fixture
-def batch():
-    torch.manual_seed(42)
-    return torch.randn(B, 3, H, W), torch.randn(B, 3, H, W), torch.tensor([0, 0, 1, 1])
+B, H, W = TINY_BATCH
 
 
 # ---- the PatchGAN as CycleGAN builds it -----------------------------------------------------------
@@ -57,7 +39,7 @@ def test_the_patchgan_has_cyclegans_norms_and_parameter_count():
 @pytest.mark.parametrize("on_fake_ir, n_inputs", [(False, 2), (True, 3)])
 def test_the_id_loss_sees_fake_ir_only_when_asked(on_fake_ir, n_inputs, batch):
     x_rgb, x_ir, y = batch
-    models, _ = _models()
+    models, _ = tiny_tsgan()
     cfg = TSGANConfig()
     cfg.reid.on_fake_ir = on_fake_ir
     terms, out = backbone_terms(models, x_rgb, x_ir, y, cfg, {})
@@ -70,7 +52,7 @@ def test_the_id_loss_sees_fake_ir_only_when_asked(on_fake_ir, n_inputs, batch):
 
 def test_the_fake_set_is_m_or_m_plus_the_generators_pair(batch):
     x_rgb, x_ir, y = batch
-    models, opts = _models()
+    models, opts = tiny_tsgan()
     cfg = TSGANConfig()
     step = train_step(models, opts["g"], opts["b"], opts["d"], x_rgb, x_ir, y, cfg)
     cache = step.cache
@@ -86,7 +68,7 @@ def test_the_fake_set_is_m_or_m_plus_the_generators_pair(batch):
 
 def test_the_identity_term_is_cyclegans_lambda_idt_times_omega(batch):
     x_rgb, x_ir, _ = batch
-    models, opts = _models()
+    models, opts = tiny_tsgan()
     cfg = TSGANConfig()
     cfg.gan.identity = 0.5
     ref = copy.deepcopy(models.cyclegan)
@@ -148,7 +130,7 @@ def test_pools_exist_only_with_a_gan_and_a_size():
 def test_a_probe_changes_nothing_and_its_shares_add_up(batch):
     x_rgb, _, y = batch
     x_ir = gan_to_reid(torch.rand(B, 1, H, W).expand(-1, 3, -1, -1) * 2 - 1)  # grey, as IR images are
-    models, opts = _models()
+    models, opts = tiny_tsgan()
     cfg = TSGANConfig()
     step = train_step(models, opts["g"], opts["b"], opts["d"], x_rgb, x_ir, y, cfg)
     state = copy.deepcopy({"s": models.student.state_dict(), "g": models.cyclegan.state_dict()})
@@ -171,7 +153,7 @@ def test_a_probe_changes_nothing_and_its_shares_add_up(batch):
 
 def test_the_backbone_rows_probe_has_only_gradient_shares(batch):
     x_rgb, x_ir, y = batch
-    models, _ = _models()
+    models, _ = tiny_tsgan()
     values = mechanism_probe(TSGANModels(models.student), x_rgb, x_ir, y, table2_config("backbone"))
     assert {k.rsplit(".", 1)[-1] for k in values if k.startswith("grad_share.fmap.")} == {"reid_id", "reid_tri"}
     assert not any(k.startswith(("fake_ir", "d_ir_acc")) for k in values)
@@ -232,3 +214,29 @@ def test_a_readings_effect_is_paired_by_seed_and_its_story_is_told_from_the_numb
     assert "beyond the noise, worse" in story and "TS share of grad at f_map 15.0 → 0.0 %" in story
     line = verdict_line(df, "jd_all_ts", "default")
     assert "-1.0 Rank-1 points" in line and "behind the backbone beyond the noise" in line
+
+
+def test_the_table_says_how_many_seeds_each_row_stands_on():
+    from tsgan_lib.report.readings import readings_table
+
+    df = _fake_table()
+    df = df[~((df["reading"] == "ts_mean") & (df["seed"] >= 3))]
+    table = readings_table(df)
+    rows = {line.split("|")[2].strip(): line.split("|")[3].strip() for line in table.splitlines()[2:]}
+    assert rows["TS losses as the mean over map elements"] == "3" and rows["the suite's defaults"] == "5"
+
+
+def test_finished_only_tabulates_the_finished_runs_and_trains_nothing(tmp_path, monkeypatch):
+    import tsgan_lib.report.readings as readings
+
+    asked = []
+    done = {"metrics": {"all_single": {"R1": 20.0, "mAP": 25.0}}}
+    monkeypatch.setattr(readings, "run_row", lambda v, s, d, extra, folder: asked.append((folder, s)) or done)
+    monkeypatch.setattr(readings, "collect_readings", lambda results: _fake_table())
+    monkeypatch.setattr(readings, "write_text_atomic", lambda *a: None)
+    monkeypatch.setattr(readings, "write_json", lambda *a: None)
+    for folder in ("jd_all_ts_s0", "backbone_s0", "jd_all_ts~ts_mean_s1"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "results.json").write_text("{}")
+    readings.run_readings([0, 1], ["ts_mean"], runs_dir=tmp_path, out=tmp_path, train=False, log=lambda m: None)
+    assert sorted(asked) == [("backbone", 0), ("jd_all_ts", 0), ("jd_all_ts~ts_mean", 1)]

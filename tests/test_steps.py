@@ -8,30 +8,12 @@ import copy
 import pytest
 import torch
 
-from tsgan_lib.models import (gan_to_reid, CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
-                              build_backbone)
+from conftest import TINY_BATCH, tiny_tsgan
+from tsgan_lib.models import gan_to_reid
 from tsgan_lib.train import (TABLE2_VARIANTS, TSGANConfig, TSGANModels, backbone_step, discriminator_step,
                              generator_step, table2_config, train_step)
 
-B, H, W = 4, 64, 32
-
-
-def _make(joint: bool = True, seed: int = 0) -> tuple[TSGANModels, dict]:
-    torch.manual_seed(seed)
-    student = build_backbone(num_classes=3, depth=18).train()
-    teacher = FrozenTeacher(build_backbone(num_classes=3, depth=18))
-    gan = CycleGAN(student.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=8, n_blocks=1),
-                                                         DiscriminatorConfig(ndf=8), joint_disc=joint))
-    opts = {"g": torch.optim.Adam(gan.generator_parameters(), 1e-3),
-            "b": torch.optim.Adam(student.parameters(), 1e-3),
-            "d": torch.optim.Adam(gan.discriminator_parameters(), 1e-3)}
-    return TSGANModels(student, teacher, gan), opts
-
-
-@pytest.fixture
-def batch():
-    torch.manual_seed(42)
-    return torch.randn(B, 3, H, W), torch.randn(B, 3, H, W), torch.tensor([0, 0, 1, 1])
+B, H, W = TINY_BATCH
 
 
 def _snapshot(models: TSGANModels) -> dict[str, dict[str, torch.Tensor]]:
@@ -50,7 +32,7 @@ def _moved(before: dict, models: TSGANModels) -> set[str]:
 
 def test_each_phase_moves_only_its_networks(batch):
     x_rgb, x_ir, y = batch
-    models, opts = _make()
+    models, opts = tiny_tsgan()
     cfg = TSGANConfig()
     before = _snapshot(models)
     g = generator_step(models, opts["g"], x_rgb, x_ir, cfg)
@@ -79,14 +61,14 @@ def test_each_phase_moves_only_its_networks(batch):
 
 def test_terms_are_weighted_with_paper_defaults(batch):
     x_rgb, x_ir, y = batch
-    models, opts = _make()
+    models, opts = tiny_tsgan()
     cfg = TSGANConfig()
     b = backbone_step(models, opts["b"], x_rgb, x_ir, y, cfg)
     # ID loss of an untrained 3-class head is about log 3, times λ1 = 3
     assert b["reid_id"] == pytest.approx(3 * torch.log(torch.tensor(3.0)).item(), rel=0.05)
     cfg2 = TSGANConfig()
     cfg2.reid.lambda_id = 1.0
-    models2, opts2 = _make()
+    models2, opts2 = tiny_tsgan()
     b2 = backbone_step(models2, opts2["b"], x_rgb, x_ir, y, cfg2)
     assert b["reid_id"] == pytest.approx(3 * b2["reid_id"], rel=1e-4)
 
@@ -103,7 +85,7 @@ def test_terms_are_weighted_with_paper_defaults(batch):
 def test_table2_variants_are_config_flags(variant, keys, batch):
     x_rgb, x_ir, y = batch
     cfg = table2_config(variant)
-    models, opts = _make(joint=cfg.joint_disc)
+    models, opts = tiny_tsgan(joint=cfg.joint_disc)
     teacher_before = copy.deepcopy(models.teacher.former.state_dict())
     terms = train_step(models, opts["g"], opts["b"], opts["d"], x_rgb, x_ir, y, cfg)
     assert set(terms) == keys
@@ -117,7 +99,7 @@ def test_table2_unknown_variant_and_inconsistent_configs(batch):
     assert TABLE2_VARIANTS == ("backbone", "od_single_ts", "od_all_ts", "jd_all_ts")
     with pytest.raises(ValueError, match="unknown Table II variant"):
         table2_config("jd_rerank")
-    models, opts = _make(joint=False)
+    models, opts = tiny_tsgan(joint=False)
     with pytest.raises(ValueError, match="joint"):
         generator_step(models, opts["g"], x_rgb, x_ir, TSGANConfig(joint_disc=True))
     with pytest.raises(ValueError, match="Eq. \\(15\\)"):
@@ -129,7 +111,7 @@ def test_table2_unknown_variant_and_inconsistent_configs(batch):
 
 def test_discriminator_step_without_cache_keeps_student_bn_stats(batch):
     x_rgb, x_ir, _ = batch
-    models, opts = _make()
+    models, opts = tiny_tsgan()
     before = copy.deepcopy(models.student.state_dict())
     d = discriminator_step(models, opts["d"], x_rgb, x_ir, TSGANConfig())
     assert set(d.cache) >= {"x_ir_fake", "x_rgb_fake", "fmap_t_ir", "fmap_s_ir", "fmap_s_ir_fake"}
@@ -140,7 +122,7 @@ def test_discriminator_step_without_cache_keeps_student_bn_stats(batch):
 
 def test_bfloat16_autocast_step_runs(batch):
     x_rgb, x_ir, y = batch
-    models, opts = _make()
+    models, opts = tiny_tsgan()
     terms = train_step(models, opts["g"], opts["b"], opts["d"], x_rgb, x_ir, y, TSGANConfig(),
                        amp_dtype=torch.bfloat16)
     assert len(terms) == 13 and all(torch.isfinite(torch.tensor(v)) for v in terms.values())
@@ -148,7 +130,7 @@ def test_bfloat16_autocast_step_runs(batch):
 
 def test_lsgan_mode_and_identity_term(batch):
     x_rgb, x_ir, _ = batch
-    models, opts = _make()
+    models, opts = tiny_tsgan()
     cfg = TSGANConfig()
     cfg.gan.mode = "lsgan"
     cfg.gan.identity = 5.0
@@ -158,7 +140,7 @@ def test_lsgan_mode_and_identity_term(batch):
 
 def test_repeated_steps_reduce_the_reid_loss(batch):
     x_rgb, x_ir, y = batch
-    models, opts = _make()
+    models, opts = tiny_tsgan()
     cfg = table2_config("backbone")
     first = sum(backbone_step(models, opts["b"], x_rgb, x_ir, y, cfg).values())
     for _ in range(5):
@@ -173,7 +155,7 @@ def test_a_short_run_cycles_the_batches_and_optimizers_exclude_teacher(batch):
     from tsgan_lib.train import FitLoop, LoopConfig, algorithm_1, make_optimizers
 
     x_rgb, x_ir, y = batch
-    models, _ = _make()
+    models, _ = tiny_tsgan()
     opts = make_optimizers(models)
     teacher_ids = {id(p) for p in models.teacher.former.parameters()}
     for opt in opts.values():

@@ -233,7 +233,7 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"--readings {' '.join(unknown)}: expected readings among {', '.join(READINGS)}")
         run_readings(args.seeds or [0, 1, 2, 3, 4], args.readings or tuple(READINGS), runs_dir=runs_dir, out=out,
-                     name=name, overrides=overrides, command=command)
+                     name=name, overrides=overrides, command=command, train=not args.finished_only)
         return 0
     run_ablation(args.seeds or [0, 1, 2, 3, 4], args.rows or TABLE2_VARIANTS, runs_dir=runs_dir, out=out, name=name,
                  overrides=overrides, command=command)
@@ -329,6 +329,8 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
                    help="instead of Table II: the readings table, the full model (and the backbone) with each reading "
                         "of the paper flipped from the default (all when none is named), in the same run folder; "
                         "writes readings_<name>.{md,json}")
+    p.add_argument("--finished-only", action="store_true",
+                   help="with --readings: tabulate the finished runs only, train nothing (rows may have fewer seeds)")
 
 
 def _search_arguments(p: argparse.ArgumentParser) -> None:

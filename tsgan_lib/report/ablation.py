@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from tsgan_lib.files import RunFolder, RunMismatch, write_json, write_text_atomic
-from tsgan_lib.train.config import TrainConfig, changes_the_results, load_config, resolve_config
+from tsgan_lib.train.config import TrainConfig, changes_the_results, concerns, load_config, resolve_config
 from tsgan_lib.train.checkpoint import describe_changes
 
 from .results import load_results
@@ -69,7 +69,7 @@ def check_finished_run(cfg: TrainConfig, label: str) -> None:
     """Refuse to report a finished run as ``label`` when its recorded settings (its ``config.json``)
     differ from ``cfg`` in anything its numbers depend on; the message names each difference."""
     saved = load_config(RunFolder(cfg.run_dir).config)
-    differ = {k: v for k, v in cfg.diff(saved).items() if changes_the_results(k)}
+    differ = {k: v for k, v in cfg.diff(saved).items() if changes_the_results(k) and concerns(cfg, k)}
     if differ:
         raise RunMismatch(f"{cfg.run_dir} holds a finished run with other settings ({describe_changes(differ)}): its "
                           f"results are not those of {label}. Give the ablation another --runs-dir, or delete "

@@ -107,13 +107,13 @@ def _paired(df: pd.DataFrame, a: pd.Series, ref: tuple[str, str], metric: str) -
 def readings_table(df: pd.DataFrame, metric: str = "all_single.R1") -> str:
     """Per (variant, reading): the metric's mean ± std, its paired differences to the same-seed default
     full model and backbone, and the probes' means."""
-    header = ["row", "reading", "R1", "mAP", "Δ R1 vs full model (95% CI)", "Δ R1 vs backbone (95% CI)",
+    header = ["row", "reading", "seeds", "R1", "mAP", "Δ R1 vs full model (95% CI)", "Δ R1 vs backbone (95% CI)",
               *[h for _, _, h, _ in PROBES]]
     rows = []
     for (variant, reading), sub in df.groupby(["variant", "reading"], sort=False):
         own = sub.set_index("seed")
         cells = [VARIANT_NAMES.get(variant, variant),
-                 READINGS[reading].title if reading in READINGS else "the suite's defaults"]
+                 READINGS[reading].title if reading in READINGS else "the suite's defaults", str(len(own))]
         for m in ("all_single.R1", "all_single.mAP"):
             cells.append(f"{own[m].mean():.1f} ± {own[m].std(ddof=1) if len(own) > 1 else 0:.1f}")
         for ref in (("jd_all_ts", "default"), ("backbone", "default")):
@@ -132,7 +132,7 @@ def markdown_report(df: pd.DataFrame, command: str, data_note: str) -> str:
     lines = [
         "# The readings of TS-GAN that decide the result, on the synthetic stand-in", "",
         f"Each row turns one reading of the paper from the suite's default (docs/interpretations.md) and trains "
-        f"seeds {', '.join(map(str, seeds))} ({data_note}). R1 and mAP: all-search single-shot, mean ± std over the "
+        f"seeds {', '.join(map(str, seeds))} ({data_note}; *seeds*: how many of them a row has). R1 and mAP: all-search single-shot, mean ± std over the "
         "seeds, each seed the mean over the 10 gallery draws. Δ: the row minus the same-seed run of the default full "
         f"model or of the backbone, mean over the seeds with a {CONFIDENCE:.0%} t-interval. Probes (percent, means "
         "over each run's probes, `train_info.json` → `mechanism`): the TS terms' share of the gradient norm at "
@@ -148,10 +148,11 @@ def markdown_report(df: pd.DataFrame, command: str, data_note: str) -> str:
 
 def run_readings(seeds: Sequence[int], readings: Sequence[str] = tuple(READINGS), *, runs_dir: str | Path,
                  out: str | Path, name: str = "synthetic", overrides: dict | None = None,
-                 command: str = "python -m tsgan_lib ablation --readings",
+                 command: str = "python -m tsgan_lib ablation --readings", train: bool = True,
                  log: Callable[[str], None] = print) -> pd.DataFrame:
     """Train (or read) the default full model, the backbone and every reading's rows for every seed, then
-    write ``<out>/readings_<name>.{md,json}``."""
+    write ``<out>/readings_<name>.{md,json}``. ``train=False`` tabulates the finished runs only (a row
+    then stands on the seeds it has; the table's *seeds* column says how many)."""
     runs_dir, out = Path(runs_dir), Path(out)
     plan = [("jd_all_ts", None), ("backbone", None)]
     plan += [(v, r) for r in readings for v in READINGS[r].variants]
@@ -159,6 +160,8 @@ def run_readings(seeds: Sequence[int], readings: Sequence[str] = tuple(READINGS)
     for seed in seeds:
         for variant, reading in plan:
             extra = {**(overrides or {}), **(READINGS[reading].overrides if reading else {})}
+            if not train and not RunFolder.row(runs_dir, variant, seed, reading).results.is_file():
+                continue
             log(f"[{time.time() - t0:6.0f} s] {RunFolder.row_name(variant, reading)}, seed {seed}")
             results[(variant, reading, seed)] = r = run_row(variant, seed, runs_dir, extra, reading)
             m = r["metrics"]["all_single"]

@@ -312,6 +312,19 @@ def changes_what_is_trained(name: str) -> bool:
     return not any(name == s or (s.endswith(".") and name.startswith(s)) for s in RUNTIME_SETTINGS)
 
 
+#: The stand-in generators' settings, by the dataset layout that uses them.
+STAND_IN_SETTINGS = {"data.synthetic.": "sysu", "data.synthetic_regdb.": "regdb", "data.synthetic_llcm.": "llcm"}
+
+
+def concerns(cfg: TrainConfig, name: str) -> bool:
+    """Whether setting ``name`` can matter to ``cfg``'s run: a stand-in's generator settings matter only to
+    runs on that stand-in (not to another layout's, nor to a run on a dataset folder)."""
+    for prefix, dataset in STAND_IN_SETTINGS.items():
+        if name.startswith(prefix):
+            return cfg.data.root is None and cfg.data.dataset == dataset
+    return True
+
+
 def changes_the_results(name: str) -> bool:
     """What a finished run's numbers depend on: what is trained, for how long, and how it is tested."""
     return changes_what_is_trained(name) or name == "schedule.epochs" or (

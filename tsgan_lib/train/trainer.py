@@ -38,8 +38,8 @@ from tsgan_lib.utils import resolve_device, seed_everything
 
 from . import distributed
 from .checkpoint import describe_changes
-from .config import (RunConfig, TrainConfig, changes_what_is_trained, format_diff, load_config, needs_teacher,
-                     save_config, step_config)
+from .config import (RunConfig, TrainConfig, changes_what_is_trained, concerns, format_diff, load_config,
+                     needs_teacher, save_config, step_config)
 from .distributed import Dist, unwrap, wrap
 from .guard import NonFiniteGuard
 from .loop import FitLoop, LoopConfig
@@ -95,7 +95,7 @@ def _check_resumable(cfg: TrainConfig, run_dir: Path) -> None:
     already trained beyond ``schedule.epochs`` (it would be reported as a shorter run)."""
     folder = RunFolder(run_dir)
     saved = load_config(folder.config)
-    differ = {k: v for k, v in cfg.diff(saved).items() if changes_what_is_trained(k)}
+    differ = {k: v for k, v in cfg.diff(saved).items() if changes_what_is_trained(k) and concerns(cfg, k)}
     restart = "use another run folder (run.dir), or run.resume=false to start this one over"
     if differ:
         raise RunMismatch(f"{run_dir} holds a run with other settings ({describe_changes(differ)}); resuming would "
