@@ -3,6 +3,8 @@
 #                 synthetic stand-in (papermill notebooks/04_train.ipynb, executed copy in runs/)
 #   make test  -- the same environment, then the unit tests and
 #                 pytest --nbval over notebooks/
+# and the tier to run on every change:
+#   make test-fast -- the unit tests not marked slow (no training run, no other program, no notebook)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -14,7 +16,7 @@ export MPLBACKEND := Agg
 DEMO_NOTEBOOK := notebooks/04_train.ipynb
 DEMO_OUT      := runs/$(notdir $(DEMO_NOTEBOOK))
 
-.PHONY: env demo test unit nbtest bench ablation ablation-thermal readings clean
+.PHONY: env demo test test-fast unit nbtest bench ablation ablation-thermal readings clean
 
 env: $(STAMP)
 
@@ -38,6 +40,9 @@ nbtest: env
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider notebooks/; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
 
 test: unit nbtest
+
+test-fast: env
+	$(BIN)/python -m pytest -m "not slow" tests
 
 # Table II on the synthetic stand-in: every params/synthetic_<variant>.yaml row x seeds 0-4 on the CPU, with
 # 95 % intervals of each row's difference to the same-seed backbone (finished runs in runs/ablation_* are kept,

@@ -1,6 +1,6 @@
 """Shared pieces of the benchmarks: the machine record, device-aware timing,
-peak memory, FLOP counting, model construction at named settings, the JSON
-file and the printed table.
+peak memory, FLOP counting, the networks at named settings (through the
+trainer's builder), the JSON file and the printed table.
 
 Timing follows ``/work/.library/device/METHOD.md``: warm-up first; on CUDA,
 CUDA events around the timed region (read after one synchronize); on the CPU,
@@ -161,28 +161,27 @@ def count_params(module: torch.nn.Module) -> int:
 
 
 def build_models(s: dict, variant: str, device: torch.device | str, *, seed: int = 0):
-    """(models, cfg) for Table II's ``variant`` at settings ``s`` (random
-    weights: speed does not depend on them), moved to ``device`` (channels-last
-    when ``s["channels_last"]``)."""
-    from tsgan_lib.models import (CycleGAN, CycleGANConfig, DiscriminatorConfig, FrozenTeacher, GeneratorConfig,
-                                  build_backbone)
-    from tsgan_lib.train.steps import TSGANModels, table2_config
+    """(models, step config) for Table II's ``variant`` at settings ``s``, built by the trainer's own
+    :func:`tsgan_lib.train.trainer.build_models` (random weights: speed does not depend on them; on CUDA
+    channels-last when ``s["channels_last"]`` and the frozen teacher in bf16 when the step runs in bf16,
+    as a training run has them), in training mode."""
+    from tsgan_lib.models import build_backbone
+    from tsgan_lib.train.config import needs_teacher, resolve_config, step_config
+    from tsgan_lib.train.trainer import amp_dtype_for
+    from tsgan_lib.train.trainer import build_models as build_run_models
 
-    cfg = table2_config(variant)
+    cfg = resolve_config(None, {"variant": variant, "model.depth": s["depth"], "model.pretrained": False,
+                                "model.generator.ngf": s["ngf"], "model.generator.n_blocks": s["n_blocks"],
+                                "model.discriminator.ndf": s["ndf"], "run.seed": seed,
+                                "run.channels_last": bool(s.get("channels_last"))})
+    device = torch.device(device)
     torch.manual_seed(seed)
-    student = build_backbone(s["num_classes"], s["depth"])
-    needs_teacher = cfg.ts.use_cross_domain or cfg.ts.use_same_domain or (cfg.use_gan and cfg.joint_disc)
-    teacher = FrozenTeacher(build_backbone(s["num_classes"], s["depth"])) if needs_teacher else None
-    gan = None
-    if cfg.use_gan:
-        gan = CycleGAN(student.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=s["ngf"], n_blocks=s["n_blocks"]),
-                                                             DiscriminatorConfig(ndf=s["ndf"]),
-                                                             joint_disc=cfg.joint_disc))
-    fmt = torch.channels_last if s.get("channels_last") else torch.preserve_format
-    for m in (student, teacher, gan):
-        if m is not None:
-            m.to(device=device, memory_format=fmt)
-    return TSGANModels(student.train(), teacher, gan.train() if gan is not None else None), cfg
+    teacher = build_backbone(s["num_classes"], s["depth"]) if needs_teacher(cfg) else None
+    models = build_run_models(cfg, s["num_classes"], teacher, device, amp_dtype_for(s.get("amp", "off"), device))
+    models.student.train()
+    if models.cyclegan is not None:
+        models.cyclegan.train()
+    return models, step_config(cfg)
 
 
 def fake_batches(s: dict, device: torch.device, n: int = 3, seed: int = 0):

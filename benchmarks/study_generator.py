@@ -51,7 +51,8 @@ def probe(gan: CycleGAN, batches: list, teacher: FrozenTeacher) -> dict:
 def study(cfg, ngf: int, n_blocks: int, lr: float, epochs: int, probe_batches: int, log=print) -> list[dict]:
     device = torch.device("cpu")
     dataset = load_data(cfg.data)
-    teacher_net, record, _, _ = obtain_teacher(cfg, dataset, device, log=log)
+    teacher_net, record, _, _ = obtain_teacher(cfg.teacher, cfg.data, cfg.model, dataset, device, seed=cfg.run.seed,
+                                               max_nonfinite=cfg.run.max_nonfinite, progress=cfg.run.progress, log=log)
     teacher = FrozenTeacher(teacher_net)
     seed_everything(cfg.run.seed)
     gan = CycleGAN(teacher.fmap_channels, CycleGANConfig(GeneratorConfig(ngf=ngf, n_blocks=n_blocks),

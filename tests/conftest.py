@@ -4,11 +4,20 @@
 per-id image counts) from ``../shared/sysu_official/sysu_test_structure.json``
 with empty placeholder files (structure checks never decode images). It skips
 when that folder is absent, as it is in a user's clone.
+
+Tests write only to temporary folders: the synthetic stand-ins they generate go
+to one folder for the session (``$TSGAN_DATA_DIR``, which the programs a test
+starts inherit), unless ``TSGAN_DATA_DIR`` already names a cache to reuse.
+
+Markers (``pyproject.toml``): ``slow`` for a test that trains, starts another
+program or runs a notebook (``pytest -m "not slow"``, ``make test-fast``, is
+the tier to run on every change); ``cuda`` for one that needs a GPU.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -72,6 +81,18 @@ def official_file(name: str) -> Path:
     return p
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stand_ins_in_a_temporary_folder(tmp_path_factory):
+    """``$TSGAN_DATA_DIR`` for the session: a temporary folder, unless it is set already."""
+    if os.environ.get("TSGAN_DATA_DIR"):
+        yield Path(os.environ["TSGAN_DATA_DIR"])
+        return
+    folder = tmp_path_factory.mktemp("data")
+    os.environ["TSGAN_DATA_DIR"] = str(folder)
+    yield folder
+    del os.environ["TSGAN_DATA_DIR"]
+
+
 @pytest.fixture(scope="session")
 def sysu_structure() -> dict:
     return json.loads(official_file("sysu_test_structure.json").read_text())
@@ -112,10 +133,6 @@ class FeatureRows(Dataset):
 
     def __getitem__(self, i):
         return self.transform(self.rows[i]), 0, 0
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "cuda: needs a CUDA GPU; skipped when torch.cuda.is_available() is False")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -284,14 +284,14 @@ def _checkpoint_with_meta(t: Path) -> dict:
 def _resume_with_meta(path: str, meta: dict):
     import torch
 
-    from tsgan_lib.train.loop import FitLoop
+    from tsgan_lib.train.loop import FitLoop, LoopConfig
 
     class Batches(list):
         def set_epoch(self, epoch, start_step=0):
             pass
 
-    return FitLoop("run", lambda b: {}, Batches(), epochs=1, images_per_step=1, device=torch.device("cpu"),
-                   checkpoint_path=path, meta=meta).fit()
+    return FitLoop("run", lambda b: {}, Batches(), LoopConfig(epochs=1, images_per_step=1, checkpoint_path=path),
+                   device=torch.device("cpu"), meta=meta).fit()
 
 
 def _damaged_checkpoint(t: Path, how: str) -> dict:

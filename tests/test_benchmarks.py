@@ -128,7 +128,10 @@ def test_bench_data_smoke(tmp_path, one_thread):
     paths = {(r["path"], r["workers"], r["resident"]) for r in rep["paths"]}
     assert paths == {("pil", 0, None), ("pil", 1, None), ("tensor", 0, False), ("tensor", 0, True)}
     assert all(_positive(r["images_per_s"]) and _positive(r["x_full_step"]) for r in rep["paths"])
-    assert rep["consumption"]["backbone_step_images_per_s"] == 300.0
+    for r in rep["paths"]:  # each path against the step's consumption that step.json states
+        assert r["x_full_step"] == pytest.approx(r["images_per_s"] / 100.0)
+        assert r["x_backbone_step"] == pytest.approx(r["images_per_s"] / 300.0)
+    assert rep["meets_2x_fastest_step"] == (rep["images_per_s"] >= 2 * 300.0)
     assert _positive(rep["cache_build"]["bytes"]) and rep["cache_build"]["images"] == rep["settings"]["rgb_images"] + rep["settings"]["ir_images"]
 
 

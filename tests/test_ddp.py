@@ -66,6 +66,7 @@ def ddp_runs(tmp_path_factory):
     return tmp, whole, part, again
 
 
+@pytest.mark.slow
 def test_two_processes_train_and_rank_0_writes_the_files(ddp_runs):
     tmp, whole, _, _ = ddp_runs
     run = tmp / "whole"
@@ -80,6 +81,7 @@ def test_two_processes_train_and_rank_0_writes_the_files(ddp_runs):
     assert "all-search" in whole.stdout and torch.isfinite(torch.tensor(epochs["reid_id"].tolist())).all()
 
 
+@pytest.mark.slow
 def test_a_ddp_run_resumes_to_the_same_weights(ddp_runs):
     tmp, _, _, again = ddp_runs
     a, b = load_weights(tmp / "whole" / "checkpoint.pt"), load_weights(tmp / "resumed" / "checkpoint.pt")

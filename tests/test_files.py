@@ -118,6 +118,7 @@ def test_files_of_the_first_layout_are_still_read(tmp_path):
 _HOLD = "import sys, time; from tsgan_lib.files import RunLock\nwith RunLock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
 
 
+@pytest.mark.slow
 def test_one_folder_one_run_and_a_stale_lock_is_taken_over(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:

@@ -16,14 +16,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tinyrun import tiny_settings
 from tsgan_lib.files import load_weights
-from tsgan_lib.train.loop import log_records
+from tsgan_lib.train.hooks import log_records
 
 SETTINGS = dict(schedule__epochs=2, schedule__milestones=[], teacher__schedule__epochs=2, run__checkpoint_every=4,
                 run__threads=1)
+
+pytestmark = pytest.mark.slow  # trains; kills its own child processes
 
 
 def _command(tmp: Path, name: str) -> list[str]:

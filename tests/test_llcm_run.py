@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tinyrun import quiet, tiny_settings
@@ -11,12 +12,14 @@ from tsgan_lib.cli import _print_table
 from tsgan_lib.data import load_llcm
 from tsgan_lib.eval import chance_levels, llcm_query_gallery
 from tsgan_lib.eval.protocol import labels
+from tsgan_lib.eval.single_modality import teacher_quality
 from tsgan_lib.files import load_backbone
 from tsgan_lib.report import evaluate_run
 from tsgan_lib.train import resolve_config, train
-from tsgan_lib.train.teacher import teacher_quality
 
 SMALL = dict(num_ids=12, height=64, width=32, seed=2)
+
+pytestmark = pytest.mark.slow  # trains
 
 def test_a_tiny_run_trains_and_is_evaluated_with_llcms_protocol(tmp_path, monkeypatch, capsys):
     """The trainer on the stand-in (the backbone row, one epoch), then

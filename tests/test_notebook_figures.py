@@ -68,6 +68,7 @@ def test_notebook_committed_stripped_and_parametrised(path):
         "whatever MPLBACKEND says, so headless runs keep their figures")
 
 
+@pytest.mark.slow
 def test_notebook_00_headless_keeps_its_figures(tmp_path, monkeypatch):
     papermill = pytest.importorskip("papermill")
     monkeypatch.setenv("MPLBACKEND", "Agg")

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import TINY_BATCH, tiny_tsgan
+from tsgan_lib.files import RunFolder
 from tsgan_lib.losses import id_loss, identity_loss
 from tsgan_lib.models import DiscriminatorConfig, PatchDiscriminator, gan_to_reid, reid_to_gan
 from tsgan_lib.train import TSGANConfig, TSGANModels, generator_step, table2_config, train_step
@@ -165,6 +166,7 @@ def test_probe_steps_are_spread_over_the_epoch_and_end_it():
     assert probe_steps(10, 0) == set()
 
 
+@pytest.mark.slow
 def test_a_run_records_the_mechanism_and_trains_the_same_weights_without_probes(tmp_path):
     from tinyrun import quiet, tiny
     from tsgan_lib.files import load_weights
@@ -230,7 +232,7 @@ def test_finished_only_tabulates_the_finished_runs_and_trains_nothing(tmp_path, 
 
     asked = []
     done = {"metrics": {"all_single": {"R1": 20.0, "mAP": 25.0}}}
-    monkeypatch.setattr(readings, "run_row", lambda v, s, d, extra, folder: asked.append((folder, s)) or done)
+    monkeypatch.setattr(readings, "run_row", lambda v, s, d, extra, reading: asked.append((RunFolder.row_name(v, reading), s)) or done)
     monkeypatch.setattr(readings, "collect_readings", lambda results: _fake_table())
     monkeypatch.setattr(readings, "write_text_atomic", lambda *a: None)
     monkeypatch.setattr(readings, "write_json", lambda *a: None)

@@ -16,14 +16,16 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from tsgan_lib.data.records import Record  # noqa: E402
-from tsgan_lib.data.viz import modality_gap_stats  # noqa: E402
 from tsgan_lib.eval import evaluate_sysu, k_reciprocal_rerank  # noqa: E402
+from tsgan_lib.eval.gap import modality_gap_stats  # noqa: E402
 from tsgan_lib.eval.reference import evaluate_reference, first_match_rank_reference, rank_list_reference  # noqa: E402
 from tsgan_lib.report.curves import loss_summary, plot_loss_curves, read_metrics  # noqa: E402
 from tsgan_lib.report.explorer import (gallery_hubs, plot_hubs, plot_query, query_table,  # noqa: E402
                                        worst_queries)
-from tsgan_lib.report.figures import (feature_map_figure, plot_distance_heatmaps, plot_gap_histograms, plot_rerank_example,  # noqa: E402
-                                      plot_tsgan_diagram, rerank_neighbourhood, rerank_toy_points)
+from tsgan_lib.report.diagram import plot_tsgan_diagram  # noqa: E402
+from tsgan_lib.report.distances import plot_distance_heatmaps, plot_gap_histograms  # noqa: E402
+from tsgan_lib.report.maps import feature_map_figure  # noqa: E402
+from tsgan_lib.report.rerank_figure import plot_rerank_example, rerank_neighbourhood, rerank_toy_points  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

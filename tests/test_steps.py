@@ -148,15 +148,23 @@ def test_repeated_steps_reduce_the_reid_loss(batch):
     assert last < first
 
 
-def test_run_steps_cycles_the_batches_and_optimizers_exclude_teacher(batch):
-    from tsgan_lib.train import make_optimizers, run_steps
+def test_a_short_run_cycles_the_batches_and_optimizers_exclude_teacher(batch):
+    """The notebooks' short runs: Algorithm 1 as the fit loop's step, over an epoch of a fixed
+    number of steps that draws the batches again when they run out, kept in memory."""
+    from tsgan_lib.data.batches import EpochBatches
+    from tsgan_lib.train import FitLoop, LoopConfig, algorithm_1, make_optimizers
+
     x_rgb, x_ir, y = batch
     models, _ = tiny_tsgan()
     opts = make_optimizers(models)
     teacher_ids = {id(p) for p in models.teacher.former.parameters()}
     for opt in opts.values():
         assert teacher_ids.isdisjoint(id(p) for g in opt.param_groups for p in g["params"])
-    history = run_steps(models, opts, [(x_rgb, x_ir, y)], table2_config("jd_all_ts"), torch.device("cpu"), max_steps=2)
-    assert [h["step"] for h in history] == [0, 1] and "reid_gan" in history[1]
+    cpu, short = torch.device("cpu"), LoopConfig(history=True, progress=False)
+    loop = FitLoop("short", algorithm_1(models, opts, table2_config("jd_all_ts"), cpu),
+                   EpochBatches([(x_rgb, x_ir, y)], steps=2), short, device=cpu)
+    loop.fit()
+    assert [h["step"] for h in loop.history] == [0, 1] and "reid_gan" in loop.history[1]
     with pytest.raises(ValueError, match="empty"):
-        run_steps(models, opts, [], TSGANConfig(), torch.device("cpu"), max_steps=1)
+        FitLoop("short", algorithm_1(models, opts, TSGANConfig(), cpu), EpochBatches([], steps=1), short,
+                device=cpu).fit()

@@ -56,6 +56,7 @@ def _toy_loader(n_ids: int = 3, k: int = 4, steps: int = 2):
     return batches
 
 
+@pytest.mark.slow
 def test_pretrain_teacher_learns_and_logs():
     cfg = recipe(4, warmup=2, lr=1e-3, warmup_start=0.1)
     model, history = pretrain_teacher(_toy_loader(), num_classes=3, cfg=cfg, device=CPU, depth=18)
@@ -87,7 +88,7 @@ def test_teacher_file_round_trip(tmp_path):
 
 def test_table3_query_gallery_split():
     from tsgan_lib.data.records import Record
-    from tsgan_lib.train import table3_query_gallery
+    from tsgan_lib.eval.single_modality import table3_query_gallery
     recs = [Record(f"/d/cam{c}/{p:04d}/{i:04d}.jpg", p, c, "ir" if c in (3, 6) else "rgb")
             for c in (1, 3, 6) for p in (1, 2) for i in (1, 2, 3)]
     query, gallery = table3_query_gallery(recs, "ir")
@@ -99,8 +100,8 @@ def test_table3_query_gallery_split():
         table3_query_gallery([r for r in recs if r.modality == "rgb"], "ir")
 
 
-def test_modality_batches_picks_one_side_and_forwards_set_epoch():
-    from tsgan_lib.train import ModalityBatches
+def test_epoch_batches_pick_one_side_and_forward_set_epoch():
+    from tsgan_lib.data.batches import EpochBatches
 
     class Sampler:
         epoch = None
@@ -113,29 +114,33 @@ def test_modality_batches_picks_one_side_and_forwards_set_epoch():
 
     rgb, ir, y = torch.zeros(2, 3, 4, 2), torch.ones(2, 3, 4, 2), torch.tensor([0, 1])
     loader = Loader([(rgb, ir, y)])
-    view = ModalityBatches(loader, "ir")
+    view = EpochBatches(loader, modality="ir")
     view.set_epoch(3)
     (x, labels), = list(view)
     assert loader.sampler.epoch == 3 and torch.equal(x, ir) and torch.equal(labels, y) and len(view) == 1
     view.set_epoch(4, 7)  # resuming mid-epoch: the sampler skips the batches already done
     assert (loader.sampler.epoch, loader.sampler.start_step) == (4, 7)
+    replay = EpochBatches([(rgb, ir, y), (ir, rgb, y)], modality="ir")
+    replay.set_epoch(1, 1)  # a plain list of batches skips ahead itself
+    assert [torch.equal(x, rgb) for x, _ in replay] == [True]
     with pytest.raises(ValueError, match="start_step"):
-        ModalityBatches([(rgb, ir, y)], "ir").set_epoch(1, 2)  # a plain list cannot skip ahead
-    assert torch.equal(next(iter(ModalityBatches(loader, "rgb")))[0], rgb)
+        EpochBatches(iter([(rgb, ir, y)]), modality="ir").set_epoch(1, 2)  # a bare iterator cannot skip ahead
+    assert torch.equal(next(iter(EpochBatches(loader, modality="rgb")))[0], rgb)
     with pytest.raises(ValueError):
-        ModalityBatches(loader, "thermal")
+        EpochBatches(loader, modality="thermal")
 
 
 def _quiet(msg: str) -> None:
     pass
 
 
+@pytest.mark.slow
 def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
     """Ctrl-C mid-epoch 2 writes a checkpoint; the second call resumes from it
     and ends bit-identical to an uninterrupted pretraining (real loader,
     random augmentations, so the RNG states must be restored too)."""
     from tsgan_lib.data import build_train_loader, load_dataset
-    from tsgan_lib.train import ModalityBatches
+    from tsgan_lib.data.batches import EpochBatches
 
     dataset = load_dataset(None, num_ids=24, seed=0)
     n = dataset.num_train_ids
@@ -143,9 +148,9 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
     def loader():
         return build_train_loader(dataset.train, P=4, K=2, height=64, width=32, seed=0)
 
-    class InterruptAt(ModalityBatches):
+    class InterruptAt(EpochBatches):
         def __init__(self, at: int) -> None:
-            super().__init__(loader(), "ir")
+            super().__init__(loader(), modality="ir")
             self.at, self.seen = at, 0
 
         def __iter__(self):
@@ -158,7 +163,7 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
     cfg = recipe(2, warmup=1, lr=1e-3)
     cpu = CPU
     torch.manual_seed(0)
-    full, h_full = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu, depth=18)
+    full, h_full = pretrain_teacher(EpochBatches(loader(), modality="ir"), n, cfg, cpu, depth=18)
     per_epoch = len(h_full) // 2
     ckpt = tmp_path / "teacher_checkpoint.pt"
     torch.manual_seed(0)
@@ -170,15 +175,17 @@ def test_interrupted_pretraining_resumes_to_the_same_weights(tmp_path):
     assert len(state["history"]) == per_epoch + 2
 
     torch.manual_seed(123)  # whatever the caller's RNG, the checkpoint's states are restored
-    resumed, h = pretrain_teacher(ModalityBatches(loader(), "ir"), n, cfg, cpu, depth=18, checkpoint_path=ckpt,
+    resumed, h = pretrain_teacher(EpochBatches(loader(), modality="ir"), n, cfg, cpu, depth=18, checkpoint_path=ckpt,
                                   log=_quiet)
     for k, v in full.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), f"{k} differs after resuming"
     assert h == h_full
     with pytest.raises(ValueError, match=r"another recipe \(lr: 0.001 -> 0.002\)"):
-        pretrain_teacher(ModalityBatches(loader(), "ir"), n, replace(cfg, lr=2e-3), cpu, depth=18, checkpoint_path=ckpt)
+        pretrain_teacher(EpochBatches(loader(), modality="ir"), n, replace(cfg, lr=2e-3), cpu, depth=18,
+                         checkpoint_path=ckpt)
 
 
+@pytest.mark.slow
 def test_pretraining_a_plain_loader_resumes_by_skipping_batches(tmp_path):
     cfg = recipe(2, lr=1e-3)
     cpu = CPU

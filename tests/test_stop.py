@@ -87,6 +87,7 @@ def _stopped(capsys, where: str) -> None:
     assert err[0].endswith("; run the same command again to resume")
 
 
+@pytest.mark.slow
 def test_a_stop_at_each_phase_boundary_stops_there_and_the_rerun_ends_with_the_same_weights(
         tmp_path, monkeypatch, capsys):
     assert main(_args(tmp_path, "reference")) == 0  # pretrains the shared teacher (tmp/teacher.pt)
@@ -101,7 +102,7 @@ def test_a_stop_at_each_phase_boundary_stops_there_and_the_rerun_ends_with_the_s
     monkeypatch.undo()
 
     # 2. Ctrl-C as Algorithm 1 ends: the test does not start
-    _signal_after(monkeypatch, "tsgan_lib.train.trainer.train", signal.SIGINT)
+    _signal_after(monkeypatch, "tsgan_lib.report.runs.train", signal.SIGINT)
     assert main(_args(tmp_path, "stopped")) == 130
     _stopped(capsys, "after training, before the test (backbone.pt is saved)")
     assert (run / "backbone.pt").is_file() and not (run / "results.json").exists()
@@ -115,11 +116,12 @@ def test_a_stop_at_each_phase_boundary_stops_there_and_the_rerun_ends_with_the_s
     assert all(torch.equal(v, b[k]) for k, v in a.items())
 
 
+@pytest.mark.slow
 def test_a_stop_between_regdb_trials_stops_there_and_the_rerun_ends_with_the_same_weights(
         tmp_path, monkeypatch, capsys):
     regdb = {"data__dataset": "regdb", "data__synthetic_regdb__num_ids": 20, "variant": "backbone"}
     stopped = tmp_path / "stopped"
-    _signal_after(monkeypatch, "tsgan_lib.train.trainer.run", signal.SIGTERM, calls=[1])
+    _signal_after(monkeypatch, "tsgan_lib.report.runs.run", signal.SIGTERM, calls=[1])
     assert main([*_args(tmp_path, "stopped", **regdb), "--trials", "1-2"]) == 130
     _stopped(capsys, "between RegDB trials 1 and 2 (trial 1 is tested)")
     assert (stopped / "trial_1" / "results.json").is_file() and not (stopped / "trial_2").exists()

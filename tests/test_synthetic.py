@@ -14,7 +14,7 @@ from scipy.stats import spearmanr
 from tsgan_lib.data import DatasetError, Record, load_sysu, make_synthetic_sysu, synthetic_sysu_root
 from tsgan_lib.data.synthetic import (LUMINANCE, MARKER, SyntheticConfig, plan, region_masks, render_image,
                                      render_sensors)
-from tsgan_lib.data.viz import modality_gap_stats, simple_embedding
+from tsgan_lib.eval.gap import modality_gap_stats, simple_embedding
 
 SMALL = dict(num_ids=24, images_per_camera=(2, 3), seed=3)
 

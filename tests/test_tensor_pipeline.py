@@ -15,9 +15,9 @@ from torchvision.transforms import functional as TF
 
 from tsgan_lib.data import (IR, RGB, CrossModalityTrainSet, DatasetError, Record, build_train_loader,
                             build_transform, read_image)
-from tsgan_lib.data.tensor_pipeline import (HEADER_BYTES, AugmentParams, ImageCacheError, TensorTrainLoader,
-                                            augment_batch, build_tensor_train_loader, cache_file,
-                                            draw_augment_params, load_image_cache, open_image_cache)
+from tsgan_lib.data.image_cache import HEADER_BYTES, ImageCacheError, cache_file, load_image_cache, open_image_cache
+from tsgan_lib.data.tensor_pipeline import (AugmentParams, TensorTrainLoader, augment_batch, build_tensor_train_loader,
+                                            draw_augment_params)
 
 H, W, PAD = 16, 8, 2
 
@@ -235,7 +235,7 @@ def test_cache_is_reused_without_decoding(records, tmp_path, monkeypatch):
 
     def no_decoding(path):
         raise AssertionError(f"decoded {path} although the cache exists")
-    monkeypatch.setattr("tsgan_lib.data.tensor_pipeline.read_image", no_decoding)
+    monkeypatch.setattr("tsgan_lib.data.image_cache.read_image", no_decoding)
     again = load_image_cache(records, H, W, cache_dir=cache_dir, verify=True)
     assert again.path == first.path and again.path.stat().st_mtime_ns == mtime
     assert torch.equal(again.images, first.images)

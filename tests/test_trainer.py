@@ -48,6 +48,7 @@ def full_run(tmp_path_factory):
     return tmp, cfg, info
 
 
+@pytest.mark.slow
 def test_run_folder_contents(full_run):
     tmp, cfg, info = full_run
     run = cfg.run_dir
@@ -72,6 +73,7 @@ def test_run_folder_contents(full_run):
     assert record.data["dataset"] == "sysu" and info.skipped_steps == 0
 
 
+@pytest.mark.slow
 def test_finished_run_is_not_retrained(full_run):
     tmp, cfg, info = full_run
     before = state_of(cfg.run_dir)["student"]
@@ -81,6 +83,7 @@ def test_finished_run_is_not_retrained(full_run):
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_weights(full_run):
     tmp, cfg_full, info_full = full_run
     cfg = tiny(tmp, "interrupted")
@@ -107,6 +110,7 @@ def test_interrupted_run_resumes_to_the_same_weights(full_run):
     assert steps["global_step"].is_unique and steps["global_step"].iloc[-1] == info_full.global_step
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_settings_and_restarts_when_asked(full_run):
     tmp, cfg, _ = full_run
     with pytest.raises(ValueError, match=r"holds a run with other settings \(reid.lambda_id: 3.0 -> 1.0\)"):
@@ -119,6 +123,7 @@ def test_resume_refuses_other_settings_and_restarts_when_asked(full_run):
     assert restarted.resumed_from_step is None and restarted.global_step == fresh.global_step
 
 
+@pytest.mark.slow
 def test_teacher_from_other_data_or_recipe_is_not_reused(full_run):
     tmp, cfg, _ = full_run
     one = {"schedule__epochs": 1, "schedule__milestones": []}
@@ -133,6 +138,7 @@ def test_teacher_from_other_data_or_recipe_is_not_reused(full_run):
     assert reused.teacher_quality == train(cfg, log=quiet).teacher_quality  # reported wherever it is used
 
 
+@pytest.mark.slow
 def test_evaluate_run_writes_results(full_run):
     tmp, cfg, info = full_run
     results, df = evaluate_run(cfg.run_dir, device="cpu")
@@ -142,10 +148,12 @@ def test_evaluate_run_writes_results(full_run):
         assert set(saved["metrics"][key]) == {"R1", "R10", "R20", "mAP", "mINP"}
     assert 0 < saved["chance_R1"] < 100 and saved["trials"] == 2 and len(df) == 4
     assert saved["train_seconds"] == pytest.approx(info.train_seconds, abs=1e-2)
-    assert set(saved["untrained"]) == {"all_single"} and saved["teacher_quality"]["ir_R1"] >= 0
+    assert set(saved["untrained"]) == {"all_single"}
+    assert saved["teacher_quality"] == info.teacher_quality  # the run's teacher, as the run measured it
 
 
 # ---- the non-finite guard --------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_nan_loss_skips_the_update_and_too_many_stop_the_run(tmp_path, monkeypatch):
     """Steps 4-5 of a backbone run get a NaN ID loss: both are skipped (weights
     untouched), counted in the log, and training goes on; from step 9 on every
@@ -177,6 +185,7 @@ def test_a_nan_loss_skips_the_update_and_too_many_stop_the_run(tmp_path, monkeyp
     assert all(torch.isfinite(v).all() for v in ckpt["student"].values() if v.is_floating_point())
 
 
+@pytest.mark.slow
 def test_skipped_steps_leave_the_weights_untouched(tmp_path, monkeypatch):
     import tsgan_lib.train.steps as steps
 

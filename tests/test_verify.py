@@ -13,9 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tsgan_lib.cli import main as tsgan
 from tsgan_lib.data import DatasetError, load_sysu, make_synthetic_sysu
-from tsgan_lib.data.verify import (Problem, check_structure, damage_copy, detect_kind, main, verify,
-                                   verify_dataset)
+from tsgan_lib.data.verify import Problem, check_structure, damage_copy, detect_kind, verify_dataset
+
+
+def main(argv: list[str]) -> int:
+    """``tsgan verify ARGV...``: the project's command line."""
+    return tsgan(["verify", *argv])
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,10 +72,11 @@ def test_damaged_copy_reports_exactly_the_damage(damaged, workers):
     assert [p.severity for p in problems] == sorted(p.severity for p in problems)  # errors first
 
 
+@pytest.mark.slow
 def test_cli_prints_the_problems_path_first_and_exits_1(damaged):
     dst, damages = damaged
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    res = subprocess.run([sys.executable, "-m", "tsgan_lib.data.verify", str(dst), "--workers", "0"],
+    res = subprocess.run([sys.executable, "-m", "tsgan_lib", "verify", str(dst), "--workers", "0"],
                          capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 1, res.stderr
     lines = res.stdout.strip().splitlines()
@@ -101,8 +107,8 @@ def test_cli_help_strict_and_arguments(standin, tmp_path, capsys):
 
 
 def test_report_counts_images_and_kind(standin):
-    r = verify(standin, workers=0, progress=False)
-    assert r.kind == "sysu" and r.num_images == sum(1 for _ in standin.glob("cam*/*/*.jpg")) and r.problems == []
+    r = verify_dataset(standin, workers=0, progress=False)
+    assert r.kind == "sysu" and r.num_images == sum(1 for _ in standin.glob("cam*/*/*.jpg")) and r == []
     with pytest.raises(ValueError, match="kind must be one of"):
         verify_dataset(standin, kind="market")
     with pytest.raises(ValueError, match="workers must be None"):

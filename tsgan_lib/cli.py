@@ -163,8 +163,9 @@ def _print_table(results: dict) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from tsgan_lib.files import RunFolder
+    from tsgan_lib.report.runs import run, run_trials
     from tsgan_lib.train.config import describe_settings, resolve_config
-    from tsgan_lib.train.trainer import TRIALS_FILE, run, run_trials
 
     overrides = _overrides(args.set)
     if args.list:
@@ -177,7 +178,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     summary = run_trials(args.preset, overrides, args.trials, log=lambda m: print(m, flush=True))
     if summary:
-        where = resolve_config(args.preset, overrides).run_dir / TRIALS_FILE
+        where = RunFolder(resolve_config(args.preset, overrides).run_dir).trials_results
         print(f"RegDB, mean ± std over trials {summary['trials']} ({where}):")
         for key, m in summary["metrics"].items():
             s = summary["metrics_std"][key]
@@ -240,7 +241,7 @@ def cmd_ablation(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from tsgan_lib.files import load_backbone
+    from tsgan_lib.files import RunFolder, load_backbone
     from tsgan_lib.report.search import gallery_images, plot_search, search
     from tsgan_lib.train.config import load_config
     from tsgan_lib.utils import resolve_device
@@ -248,7 +249,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     run_dir = user_path(args.run_dir)
     device = resolve_device(args.device)
     model, _ = load_backbone(run_dir, device)
-    cfg = load_config(run_dir / "config.json")
+    cfg = load_config(RunFolder(run_dir).config)
     results = search(model, args.query, gallery_images(args.gallery), height=cfg.data.height, width=cfg.data.width,
                      top_k=args.top_k, device=device)
     for r in results:
@@ -271,9 +272,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from tsgan_lib.data import verify
+    """One line per problem (path first), then a summary; 1 if there is an error (``--strict``: any problem)."""
+    from tsgan_lib.data.verify import verify_dataset
+    from tsgan_lib.errors import UsageError
 
-    return verify.run(args)
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers must be >= 0, got {args.workers}")
+    report = verify_dataset(args.root, kind=args.kind, workers=args.workers, progress=not args.no_progress)
+    for problem in report:
+        print(problem)
+    print(report.summary())
+    return 1 if report.errors or (args.strict and report) else 0
 
 
 # ---- the parser ----------------------------------------------------------------------------------
@@ -334,9 +343,15 @@ def _search_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _verify_arguments(p: argparse.ArgumentParser) -> None:
-    from tsgan_lib.data.verify import add_arguments
+    from tsgan_lib.data.verify import KINDS
 
-    add_arguments(p)
+    p.add_argument("root", help="dataset folder: SYSU-MM01 (cam1..cam6/, exp/), RegDB (Visible/, Thermal/, idx/) or "
+                                "LLCM (idx/, vis/, nir/, test_vis/, test_nir/)")
+    p.add_argument("--kind", choices=KINDS, default="auto", action=_Once, help="dataset layout (default: auto-detect)")
+    p.add_argument("--workers", type=int, default=None, action=_Once,
+                   help="decoding processes (default: one per CPU core, at most 8; 0: none)")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too, not only on errors")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 ARGUMENTS = {"train": _train_arguments, "evaluate": _evaluate_arguments, "ablation": _ablation_arguments,

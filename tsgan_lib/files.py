@@ -3,6 +3,10 @@
 Scope: checkpoints, trained networks (teacher, backbone, CycleGAN) and the
 JSON files of a run (``config.json``, ``results.json``, ...).
 
+- **One run folder, its files' names.** :class:`RunFolder` names every file
+  of a run folder and the ablation's layout of run folders; every module that
+  reads or writes one asks it.
+
 - **Atomic writes.** :func:`save_atomic` (``torch.save``) and
   :func:`write_text_atomic` / :func:`write_json` go through a temporary file in
   the same folder, flushed to disk, then ``os.replace``: an interrupted or
@@ -266,12 +270,107 @@ def load_network(path: str | os.PathLike, device: torch.device | str = "cpu",
 def load_backbone(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, NetworkRecord]:
     """A trained student (``backbone.pt``, or a run folder holding it), ready for testing."""
     path = Path(path)
-    if path.is_dir() and not (path / "backbone.pt").is_file():
-        raise MissingFileError(f"{path} holds no backbone.pt: its training has not finished (run the same "
+    folder = RunFolder(path)
+    if path.is_dir() and not folder.backbone.is_file():
+        raise MissingFileError(f"{path} holds no {RunFolder.BACKBONE}: its training has not finished (run the same "
                                "`tsgan train` again to finish it)")
     if not path.exists():
         raise MissingFileError(f"no run folder or backbone file {path}: expected a folder written by `tsgan train`")
-    return load_network(path / "backbone.pt" if path.is_dir() else path, device, kind="backbone")
+    return load_network(folder.backbone if path.is_dir() else path, device, kind="backbone")
+
+
+# ---- a run's folder ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunFolder:
+    """A run's folder: the names of its files, and the ablation's layout of run folders.
+
+    A run folder (``tsgan train``) holds::
+
+        config.json            the resolved configuration
+        metrics.jsonl          one JSON line per logging interval, epoch and probe
+        teacher.pt             the frozen teacher this run uses (its own copy)
+        teacher_checkpoint.pt  the teacher's pretraining, resumable (gone once teacher.pt exists)
+        checkpoint.pt          the last checkpoint of Algorithm 1
+        backbone.pt            the final student alone, for testing
+        loss_curves.png        the loss terms over training
+        train_info.json        what the run measured (times, speed, memory, the teacher's quality)
+        results.json           the test's results
+        results_trials.json    RegDB: the mean ± std over the trials, each a run folder trial_<t>/
+
+    The ablation keeps one run folder per (row, seed) in its runs folder,
+    ``<variant>[~<reading>]_s<seed>`` (:meth:`row`; a reading flipped from the
+    defaults after the ``~``), beside one teacher per seed, ``teacher_s<seed>.pt``
+    (:meth:`row_teacher`), shared by that seed's rows.
+    """
+
+    path: Path
+
+    CONFIG = "config.json"
+    METRICS = "metrics.jsonl"
+    TEACHER = "teacher.pt"
+    TEACHER_CHECKPOINT = "teacher_checkpoint.pt"
+    CHECKPOINT = "checkpoint.pt"
+    BACKBONE = "backbone.pt"
+    CURVES = "loss_curves.png"
+    TRAIN_INFO = "train_info.json"
+    RESULTS = "results.json"
+    TRIALS = "results_trials.json"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    config = property(lambda self: self.path / self.CONFIG, doc="config.json")
+    metrics = property(lambda self: self.path / self.METRICS, doc="metrics.jsonl")
+    teacher = property(lambda self: self.path / self.TEACHER, doc="teacher.pt")
+    teacher_checkpoint = property(lambda self: self.path / self.TEACHER_CHECKPOINT, doc="teacher_checkpoint.pt")
+    checkpoint = property(lambda self: self.path / self.CHECKPOINT, doc="checkpoint.pt")
+    backbone = property(lambda self: self.path / self.BACKBONE, doc="backbone.pt")
+    curves = property(lambda self: self.path / self.CURVES, doc="loss_curves.png")
+    train_info = property(lambda self: self.path / self.TRAIN_INFO, doc="train_info.json")
+    results = property(lambda self: self.path / self.RESULTS, doc="results.json")
+    trials_results = property(lambda self: self.path / self.TRIALS, doc="results_trials.json")
+
+    def run_files(self) -> list[Path]:
+        """The files a training run and its test write here (what starting the run over deletes)."""
+        return [self.checkpoint, self.teacher_checkpoint, self.metrics, self.config, self.teacher, self.backbone,
+                self.curves, self.results, self.train_info]
+
+    def trial(self, trial: int) -> RunFolder:
+        """RegDB: the run folder of one trial, ``trial_<t>``."""
+        return RunFolder(self.path / f"trial_{trial}")
+
+    # ---- the ablation's layout ------------------------------------------------------------------
+    @staticmethod
+    def row_name(variant: str, reading: str | None = None, seed: int | None = None) -> str:
+        """``jd_all_ts`` (the defaults) or ``jd_all_ts~ts_mean`` (a reading flipped); with ``seed``, ``..._s<seed>``."""
+        name = variant if reading is None else f"{variant}~{reading}"
+        return name if seed is None else f"{name}_s{seed}"
+
+    @classmethod
+    def row(cls, runs_dir: str | os.PathLike, variant: str, seed: int, reading: str | None = None) -> RunFolder:
+        """The run folder of one (row, seed) of the ablation: ``<runs_dir>/<variant>[~<reading>]_s<seed>``."""
+        return cls(Path(runs_dir) / cls.row_name(variant, reading, seed))
+
+    @staticmethod
+    def row_teacher(runs_dir: str | os.PathLike, seed: int) -> Path:
+        """The teacher shared by one seed's rows of the ablation: ``<runs_dir>/teacher_s<seed>.pt``."""
+        return Path(runs_dir) / f"teacher_s{seed}.pt"
+
+    @property
+    def row_key(self) -> tuple[str, str | None, int] | None:
+        """``(variant, reading or None, seed)`` of an ablation row's folder; ``None`` for another folder."""
+        stem, sep, seed = self.path.name.rpartition("_s")
+        if not sep or not stem or not seed.isdigit():
+            return None
+        variant, _, reading = stem.partition("~")
+        return variant, reading or None, int(seed)
+
+    @classmethod
+    def finished_rows(cls, runs_dir: str | os.PathLike) -> list[RunFolder]:
+        """The ablation rows in ``runs_dir`` whose test has run (their ``results.json`` exists), by name."""
+        runs_dir = Path(runs_dir)
+        found = (cls(p.parent) for p in sorted(runs_dir.glob(f"*_s*/{cls.RESULTS}"))) if runs_dir.is_dir() else ()
+        return [f for f in found if f.row_key is not None]
 
 
 # ---- one run per folder -----------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """Data: records, the SYSU-MM01, RegDB and LLCM readers, the synthetic stand-ins,
-transforms, datasets and the cross-modality identity sampler; CAJ's channel
-augmentation (:mod:`.channel_aug`) for the baseline rows."""
+transforms, datasets, the cross-modality identity sampler and the batches a fit
+loop drives (:mod:`.batches`); the tensor pipeline (an image cache,
+:mod:`.image_cache`, and augmentation on the device, :mod:`.tensor_pipeline`);
+CAJ's channel augmentation (:mod:`.channel_aug`) for the baseline rows;
+checking a dataset copy (:mod:`.verify`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import os
 import torch
 from torch.utils.data import DataLoader
 
+from .batches import EpochBatches
 from .channel_aug import (CAJ_VIEWS, CAJTransforms, ChannelAdapGrey, ChannelAugment, ChannelExchange,
                           ChannelRandomErasing, build_caj_transforms, caj_batch, channel_augment_batch,
                           draw_channel_aug)
@@ -21,8 +25,9 @@ from .synthetic import make_synthetic_sysu, render_sensors, synthetic_sysu_root
 from .synthetic_llcm import make_synthetic_llcm, synthetic_llcm_root
 from .synthetic_regdb import make_synthetic_regdb, synthetic_regdb_root
 from .sysu import SYSUMM01, load_sysu
-from .tensor_pipeline import (AugmentParams, ImageCache, ImageCacheError, TensorTrainLoader, augment_batch,
-                              build_tensor_train_loader, draw_augment_params, load_image_cache)
+from .image_cache import ImageCache, ImageCacheError, load_image_cache
+from .tensor_pipeline import (AugmentParams, TensorTrainLoader, augment_batch, build_tensor_train_loader,
+                              draw_augment_params)
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform, default_pad
 
 __all__ = [
@@ -31,7 +36,7 @@ __all__ = [
     "LLCM", "load_llcm", "make_synthetic_llcm", "synthetic_llcm_root",
     "build_transform", "default_pad", "IMAGENET_MEAN", "IMAGENET_STD",
     "ImageDataset", "CrossModalityTrainSet", "CrossModalityIdentitySampler", "read_image",
-    "load_dataset", "build_train_loader",
+    "load_dataset", "build_train_loader", "EpochBatches",
     "build_tensor_train_loader", "TensorTrainLoader", "load_image_cache", "ImageCache", "ImageCacheError",
     "augment_batch", "draw_augment_params", "AugmentParams",
     "CAJ_VIEWS", "CAJTransforms", "ChannelAdapGrey", "ChannelAugment", "ChannelExchange", "ChannelRandomErasing",

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from tsgan_lib.ranges import AtLeast, Between, FilePath, NonNegative, Probability, Range
 
+from .batches import EpochBatches
 from .llcm import load_llcm
 from .records import DatasetError
 from .regdb import TRIALS, load_regdb
@@ -133,12 +134,12 @@ def load_data(cfg: DataConfig, *, check: bool = False, progress: bool = False):
     return load_sysu(root, hold_out_val=cfg.hold_out_val)
 
 
-
 def train_batches(cfg: DataConfig, dataset, *, seed: int, device, dist=None):
     """The run's training batches ``(x_rgb, x_ir, labels)``: P identities x K
     (RGB, IR) pairs per step and process (with several processes, each takes
     its own P identities of one global draw; see :mod:`tsgan_lib.train.distributed`).
-    ``len()`` is the steps per epoch; ``.sampler.set_epoch(epoch, start_step)`` positions it."""
+    ``len()`` is the steps per epoch; ``set_epoch(epoch, start_step)`` positions it
+    (:class:`~tsgan_lib.data.batches.EpochBatches`, or the tensor pipeline's loader)."""
     from . import build_train_loader
 
     rank, world = (dist.rank, dist.world_size) if dist is not None else (0, 1)
@@ -152,20 +153,3 @@ def train_batches(cfg: DataConfig, dataset, *, seed: int, device, dist=None):
                                            pad=cfg.crop_pad, workers=cfg.workers, seed=seed,
                                            pin_memory=device.type == "cuda", rank=rank, world_size=world,
                                            grey=cfg.grey, erasing=cfg.erasing))
-
-
-class EpochBatches:
-    """A loader over a positioned sampler, as the fit loop drives it:
-    ``set_epoch(epoch, start_step)``, ``len()`` = steps per epoch, iteration."""
-
-    def __init__(self, loader) -> None:
-        self.loader, self.sampler = loader, loader.sampler
-
-    def __len__(self) -> int:
-        return self.sampler.steps_per_epoch
-
-    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
-        self.sampler.set_epoch(epoch, start_step)
-
-    def __iter__(self):
-        return iter(self.loader)

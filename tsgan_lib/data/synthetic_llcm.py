@@ -57,8 +57,11 @@ from tsgan_lib.ranges import AtLeast, Between, Probability, Range, check_fields
 
 from .llcm import NIR_CAMERAS, TEST_FOLDERS, VIS_CAMERAS
 from .records import IR, RGB
-from .synthetic import (GENERATOR_VERSION, MARKER, Camera, _draw_pose, _identities,
-                        _paint_rgb, _render, _scene, cache_dir_default, config_from, write_atomically)
+from .synthetic.config import GENERATOR_VERSION, MARKER, config_from
+from .synthetic.people import identities
+from .synthetic.pose import draw_pose, scene
+from .synthetic.sensors import Camera, paint_rgb, render
+from .synthetic.tree import cache_dir_default, write_atomically
 
 LLCM_POPULATION = (1064,)  # prefixes every seed: LLCM's people are not the other stand-ins'
 TRAIN_DIRS = {RGB: "vis", IR: "nir"}
@@ -182,7 +185,7 @@ def _paint_lowlight(ident: dict, sc: dict, cam: Camera, rng: np.random.Generator
     """
     yy, xx = sc["yy"], sc["xx"]
     H, W = yy.shape
-    colours = _paint_rgb(ident, sc, replace(cam, light=(1.0, 1.0, 1.0), noise=0.0), rng)
+    colours = paint_rgb(ident, sc, replace(cam, light=(1.0, 1.0, 1.0), noise=0.0), rng)
     ly, lx, radius = H * rng.uniform(-0.2, 0.5), W * rng.uniform(-0.3, 1.3), H * rng.uniform(0.35, 0.7)
     pool = AMBIENT + (1 - AMBIENT) / (1 + ((yy - ly) ** 2 + (xx - lx) ** 2) / radius ** 2)
     signal = colours * (cam.gain * rng.uniform(0.7, 1.2) * pool)[..., None] * np.array(cam.light, np.float32)
@@ -191,8 +194,8 @@ def _paint_lowlight(ident: dict, sc: dict, cam: Camera, rng: np.random.Generator
 
 
 def _render_lowlight(ident: dict, cam: Camera, rng: np.random.Generator, H: int, W: int) -> np.ndarray:
-    """One visible-mode image as HxWx3 uint8 (the steps of :func:`~tsgan_lib.data.synthetic._render`)."""
-    sc = _scene(ident["structure"], _draw_pose(ident["structure"], cam.view_bias, rng, H, W), H, W)
+    """One visible-mode image as HxWx3 uint8 (the steps of :func:`~tsgan_lib.data.synthetic.sensors.render`)."""
+    sc = scene(ident["structure"], draw_pose(ident["structure"], cam.view_bias, rng, H, W), H, W)
     out = Image.fromarray((np.clip(_paint_lowlight(ident, sc, cam, rng), 0, 1) * 255).astype(np.uint8))
     return np.asarray(out.filter(ImageFilter.GaussianBlur(cam.blur * rng.uniform(0.7, 1.3))))
 
@@ -206,7 +209,7 @@ def render_image(cfg: SyntheticLLCMConfig, identity: dict, pid: int, modality: s
     rng = np.random.default_rng([cfg.seed, *LLCM_POPULATION, pid, _MODE_CODE[modality], cam, index, 5])
     if modality == RGB:
         return _render_lowlight(identity, _visible_camera(cam), rng, cfg.height, cfg.width)
-    return _render(identity, _nir_camera(cam), "nir", rng, cfg.height, cfg.width)
+    return render(identity, _nir_camera(cam), "nir", rng, cfg.height, cfg.width)
 
 
 # ----------------------------------------------------------------- the tree
@@ -234,7 +237,7 @@ def plan(cfg: SyntheticLLCMConfig) -> dict:
     """The dataset's structure without rendering: splits, identities, colour
     twins, and who is seen by which camera in which mode, how often."""
     splits = _split_ids(cfg)
-    ids = _identities(cfg.seed, cfg.twin_fraction, splits, LLCM_POPULATION)
+    ids = identities(cfg.seed, cfg.twin_fraction, splits, LLCM_POPULATION)
     return {"splits": splits, "identities": ids, "counts": {pid: _sightings(cfg, pid) for pid in ids},
             "twins": {pid: d["twin_of"] for pid, d in ids.items() if "twin_of" in d}}
 

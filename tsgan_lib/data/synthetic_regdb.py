@@ -58,8 +58,11 @@ from PIL import Image
 from tsgan_lib.ranges import AtLeast, Between, Probability, Range, check_fields
 
 from .regdb import TRIALS
-from .synthetic import (GENERATOR_VERSION, MARKER, Camera, _draw_pose, _identities,
-                        _render, cache_dir_default, config_from, write_atomically)
+from .synthetic.config import GENERATOR_VERSION, MARKER, config_from
+from .synthetic.people import identities
+from .synthetic.pose import draw_pose
+from .synthetic.sensors import Camera, render
+from .synthetic.tree import cache_dir_default, write_atomically
 
 REGDB_POPULATION = (412,)  # prefixes every seed: RegDB's people are not the SYSU stand-in's
 VISIBLE_DIR, THERMAL_DIR = "Visible", "Thermal"
@@ -140,7 +143,7 @@ def _pair_draws(cfg: SyntheticRegDBConfig, identity: dict, pid: int, index: int)
     its parallax draws) and pose."""
     H, W = cfg.height, cfg.width
     scene_rng = np.random.default_rng([cfg.seed, *REGDB_POPULATION, pid, index, 5])
-    pose = _draw_pose(identity["structure"], VIEW_BIAS, scene_rng, H, W)
+    pose = draw_pose(identity["structure"], VIEW_BIAS, scene_rng, H, W)
     layout = _street_layout(scene_rng, H, W)
     cams = []
     for n in range(1, len(_PAIR) + 1):
@@ -163,7 +166,7 @@ def render_pair(cfg: SyntheticRegDBConfig, identity: dict, pid: int, index: int)
     out = []
     for (camera, sensor), (rng, pose) in zip(_PAIR, cams):
         look = replace(camera, background=partial(camera.background, layout))
-        out.append(_render(identity, look, sensor, rng, cfg.height, cfg.width, pose=pose))
+        out.append(render(identity, look, sensor, rng, cfg.height, cfg.width, pose=pose))
     return out[0], out[1]
 
 
@@ -180,7 +183,7 @@ def trial_split(cfg: SyntheticRegDBConfig, trial: int) -> tuple[list[int], list[
 def plan(cfg: SyntheticRegDBConfig) -> dict:
     """The dataset's structure without rendering: identities, colour twins
     and every trial's split."""
-    ids = _identities(cfg.seed, cfg.twin_fraction, {"all": list(range(1, cfg.num_ids + 1))}, REGDB_POPULATION)
+    ids = identities(cfg.seed, cfg.twin_fraction, {"all": list(range(1, cfg.num_ids + 1))}, REGDB_POPULATION)
     return {"identities": ids, "twins": {pid: d["twin_of"] for pid, d in ids.items() if "twin_of" in d},
             "trials": {t: trial_split(cfg, t) for t in TRIALS}}
 

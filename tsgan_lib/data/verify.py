@@ -16,14 +16,10 @@ Two levels of checking:
   palette, 16-bit, ...) and files the reader ignores (no image extension)
   are warnings. It cannot see damage that still decodes (a JPEG whose
   entropy-coded data was scrambled decodes to a wrong picture without error).
+  It returns a :class:`VerifyReport`: the list of problems, with the kind,
+  the number of images decoded and the time it took.
 
-Command line (``main`` takes ``argv`` so that a project-wide command can
-delegate to it)::
-
-    python -m tsgan_lib.data.verify ROOT [--kind auto|sysu|regdb|llcm] [--workers N] [--strict] [--no-progress]
-
-prints one line per problem (path first) and a summary; exit status 1 if
-there is an error (with ``--strict``: any problem), else 0.
+The command line is the project's: ``tsgan verify ROOT`` (:mod:`tsgan_lib.cli`).
 
 :func:`damage_copy` makes a deliberately damaged copy of a SYSU-MM01-shaped
 tree (the synthetic stand-in) and returns what it broke, to show the verifier
@@ -32,11 +28,9 @@ at work (notebook 00, ``tests/test_verify.py``).
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import shutil
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -229,71 +223,33 @@ def _decode_all(images: list[tuple[str, str]], workers: int, progress: bool, des
     return results
 
 
-@dataclass
-class VerifyReport:
-    """What :func:`verify` found: the problems, the dataset kind, how many
-    images were decoded and how long it took (seconds)."""
+class VerifyReport(list):
+    """What :func:`verify_dataset` found: the problems (the list itself, errors first, each
+    sorted by path; empty for a clean tree), the tree's ``root`` and ``kind``, how many
+    images were decoded and how long it took (``seconds``)."""
 
-    root: str
-    kind: str
-    problems: list[Problem]
-    num_images: int
-    seconds: float
+    def __init__(self, root: str, kind: str, problems: list[Problem], num_images: int, seconds: float) -> None:
+        super().__init__(problems)
+        self.root, self.kind, self.num_images, self.seconds = root, kind, num_images, seconds
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == ERROR]
+        return [p for p in self if p.severity == ERROR]
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == WARNING]
+        return [p for p in self if p.severity == WARNING]
 
     def summary(self) -> str:
         return (f"{len(self.errors)} error(s), {len(self.warnings)} warning(s) in {self.root} ({self.kind}; "
                 f"{self.num_images} images decoded in {self.seconds:.1f} s)")
 
 
-def verify(root: str | os.PathLike, *, kind: str = "auto", workers: int | None = None,
-           progress: bool = True) -> VerifyReport:
-    """:func:`verify_dataset` with the kind, image count and timing kept
-    (:class:`VerifyReport`)."""
-    if workers is not None and (not isinstance(workers, int) or workers < 0):
-        raise ValueError(f"workers must be None (one per CPU core, at most 8) or an integer >= 0, got {workers!r}")
-    t0 = time.perf_counter()
-    root = Path(root)
-    try:
-        kind = _resolve_kind(root, kind)
-    except DatasetError as e:
-        return VerifyReport(str(root), kind, [Problem.from_error(e)], 0, time.perf_counter() - t0)
-    problems, images = _structure(root, kind)
-    if workers is None:
-        workers = min(os.cpu_count() or 1, 8)
-    found = _decode_all(images, workers, progress, f"verify {kind}")
-    first_of_mode: dict[str, str] = {}
-    mode_count: Counter = Counter()
-    mode_note: dict[str, str] = {}
-    image_problems = []
-    for path, severity, mode, message in sorted(found):
-        if severity == ERROR:
-            image_problems.append(Problem(path, message, ERROR))
-        else:
-            first_of_mode.setdefault(mode, path)
-            mode_count[mode] += 1
-            mode_note[mode] = message
-    for mode, path in sorted(first_of_mode.items()):
-        n = mode_count[mode]
-        image_problems.append(Problem(path, f"{n} image{'s' if n > 1 else ''} in mode {mode} ({mode_note[mode]}); "
-                                            "the first is this one", WARNING))
-    rank = {ERROR: 0, WARNING: 1}
-    problems = sorted(problems + image_problems, key=lambda p: (rank[p.severity], p.path))
-    return VerifyReport(str(root), kind, problems, len(images), time.perf_counter() - t0)
-
-
 def verify_dataset(root: str | os.PathLike, *, kind: str = "auto", workers: int | None = None,
-                   progress: bool = True) -> list[Problem]:
+                   progress: bool = True) -> VerifyReport:
     """Check a SYSU-MM01 (``kind="sysu"``), RegDB (``"regdb"``) or LLCM
     (``"llcm"``; ``"auto"`` tells them apart) tree thoroughly and return every problem found, errors
-    first, each sorted by path; ``[]`` for a clean tree.
+    first, each sorted by path (a :class:`VerifyReport`; ``[]`` for a clean tree).
 
     Structural problems are those of :func:`~tsgan_lib.data.sysu.inspect_sysu`
     / :func:`~tsgan_lib.data.regdb.inspect_regdb` / :func:`~tsgan_lib.data.llcm.inspect_llcm` (all of them, not just the
@@ -305,50 +261,40 @@ def verify_dataset(root: str | os.PathLike, *, kind: str = "auto", workers: int 
     unrecognisable root is a problem, not an exception; a bad ``kind`` or
     ``workers`` raises :class:`ValueError`.
     """
-    return verify(root, kind=kind, workers=workers, progress=progress).problems
+    if workers is not None and (not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers must be None (one per CPU core, at most 8) or an integer >= 0, got {workers!r}")
+    t0 = time.perf_counter()
+    root = Path(root)
+    try:
+        kind = _resolve_kind(root, kind)
+    except DatasetError as e:
+        return VerifyReport(str(root), kind, [Problem.from_error(e)], 0, time.perf_counter() - t0)
+    problems, images = _structure(root, kind)
+    found = _decode_all(images, min(os.cpu_count() or 1, 8) if workers is None else workers, progress,
+                        f"verify {kind}")
+    rank = {ERROR: 0, WARNING: 1}
+    problems = sorted(problems + _image_problems(found), key=lambda p: (rank[p.severity], p.path))
+    return VerifyReport(str(root), kind, problems, len(images), time.perf_counter() - t0)
 
 
-# --------------------------------------------------------------- command line
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the verifier's arguments to ``parser`` (a project-wide command's
-    sub-parser, say); :func:`run` takes the parsed namespace."""
-    parser.add_argument("root",
-                        help="dataset folder: SYSU-MM01 (cam1..cam6/, exp/), RegDB (Visible/, Thermal/, idx/) or LLCM "
-                             "(idx/, vis/, nir/, test_vis/, test_nir/)")
-    parser.add_argument("--kind", choices=KINDS, default="auto", help="dataset layout (default: auto-detect)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="decoding processes (default: one per CPU core, at most 8; 0: none)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too, not only on errors")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    return add_arguments(argparse.ArgumentParser(
-        prog=prog or "python -m tsgan_lib.data.verify",
-        description="Check a SYSU-MM01, RegDB or LLCM tree: its structure, then every image decoded once. "
-                    "Prints one line per problem (path first) and a summary.",
-        epilog="Exit status: 0 no errors (warnings allowed unless --strict), 1 errors found (with --strict: any "
-               "problem), 2 bad arguments."))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the verifier on parsed arguments, print the report, return the exit
-    status."""
-    if args.workers is not None and args.workers < 0:
-        print(f"--workers must be >= 0, got {args.workers}", file=sys.stderr)
-        return 2
-    report = verify(args.root, kind=args.kind, workers=args.workers, progress=not args.no_progress)
-    for p in report.problems:
-        print(p)
-    print(report.summary())
-    return 1 if report.errors or (args.strict and report.problems) else 0
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    """Command-line entry point: ``main(["ROOT", "--workers", "2"])`` returns
-    the exit status (``argv=None``: ``sys.argv[1:]``)."""
-    return run(build_parser(prog).parse_args(argv))
+def _image_problems(found: list[tuple]) -> list[Problem]:
+    """The decoding's findings as problems: each error, and one warning per image mode converted on reading."""
+    first_of_mode: dict[str, str] = {}
+    mode_count: Counter = Counter()
+    mode_note: dict[str, str] = {}
+    out = []
+    for path, severity, mode, message in sorted(found):
+        if severity == ERROR:
+            out.append(Problem(path, message, ERROR))
+        else:
+            first_of_mode.setdefault(mode, path)
+            mode_count[mode] += 1
+            mode_note[mode] = message
+    for mode, path in sorted(first_of_mode.items()):
+        n = mode_count[mode]
+        out.append(Problem(path, f"{n} image{'s' if n > 1 else ''} in mode {mode} ({mode_note[mode]}); "
+                                 "the first is this one", WARNING))
+    return out
 
 
 # --------------------------------------------------------- a damaged copy
@@ -438,7 +384,3 @@ def damage_copy(src: str | os.PathLike, dst: str | os.PathLike, seed: int = 0) -
     out.append(Damage(str(dst / "exp" / "test_id.txt"), f"every image of test person {gone:04d} deleted", ERROR,
                       f"lists person id {gone:04d}"))
     return out
-
-
-if __name__ == "__main__":
-    sys.exit(main())

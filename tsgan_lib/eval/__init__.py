@@ -19,6 +19,10 @@ Modules, in the order a test run uses them:
   RegDB's two directions, as a DataFrame.
 - :mod:`~tsgan_lib.eval.llcm` -- LLCM's protocol: both directions, one
   gallery image per (identity, camera) in each of 10 draws, as a DataFrame.
+- :mod:`~tsgan_lib.eval.single_modality` -- Table III's protocol:
+  retrieval within one modality (the IR teacher's quality).
+- :mod:`~tsgan_lib.eval.gap` -- the modality gap, measured: same- and
+  different-identity distances within and across the modalities.
 - :mod:`~tsgan_lib.eval.tables`, :mod:`~tsgan_lib.eval.figures` -- Tables
   I-III beside ours, Fig. 4.
 

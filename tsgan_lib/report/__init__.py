@@ -1,8 +1,11 @@
-"""Reporting: a run's test and ``results.json`` (:mod:`.results`), the loss
-curves (:mod:`.curves`), the ablation driver and its verdict (:mod:`.ablation`),
-the notebooks' figures (:mod:`.figures`) and query explorer (:mod:`.explorer`),
-searching your own images (:mod:`.search`), and the one vocabulary of
-variants, settings and metrics (:mod:`.vocab`)."""
+"""Reporting: a run from start to results and RegDB's trials (:mod:`.runs`), a run's test
+and ``results.json`` (:mod:`.results`), one run under every protocol choice
+(:mod:`.choices`, ``tsgan evaluate --choices``), the training curves (:mod:`.curves`), the
+ablation driver and its verdict (:mod:`.ablation`) and the readings (:mod:`.readings`),
+the notebooks' figures by subject (:mod:`.diagram`, :mod:`.data_figures`, :mod:`.maps`,
+:mod:`.distances`, :mod:`.rerank_figure`, :mod:`.mechanism`) and query explorer
+(:mod:`.explorer`), searching your own images (:mod:`.search`), and the one
+vocabulary of variants, settings and metrics (:mod:`.vocab`)."""
 
 from .curves import loss_summary, plot_loss_curves, read_metrics
 from .results import aggregate_trials, evaluate_run, load_results

@@ -1,9 +1,9 @@
 """Table II on a synthetic stand-in: the four rows x several seeds, and what the seeds can tell apart.
 
 ``python -m tsgan_lib ablation`` (``make ablation``) trains each
-``params/synthetic_<variant>.yaml`` row with each seed in
-``<runs>/<variant>_s<seed>/`` (one teacher per seed, shared by that seed's
-rows), evaluates it, and writes ``<out>/ablation_<name>.{md,png,json}``:
+``params/synthetic_<variant>.yaml`` row with each seed in its run folder
+(:meth:`tsgan_lib.files.RunFolder.row`: ``<runs>/<variant>_s<seed>/``, one
+teacher per seed, shared by that seed's rows), evaluates it, and writes ``<out>/ablation_<name>.{md,png,json}``:
 
 - the table: mean ± std over seeds per row, beside chance and the untrained backbone;
 - the verdict: each TS-GAN row minus the backbone trained with the same seed
@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tsgan_lib.files import RunMismatch, write_json, write_text_atomic
+from tsgan_lib.files import RunFolder, RunMismatch, write_json, write_text_atomic
 from tsgan_lib.train.config import TrainConfig, changes_the_results, concerns, load_config, resolve_config
-from tsgan_lib.train.loop import describe_changes
-from tsgan_lib.train.trainer import run
+from tsgan_lib.train.checkpoint import describe_changes
 
 from .results import load_results
+from .runs import run
 from .vocab import VARIANT_NAMES, VARIANTS, markdown_table
 
 SETTINGS = (("all_single", "all-search"), ("indoor_single", "indoor"))
@@ -46,19 +46,20 @@ RECORDED = ("R1", "R10", "R20", "mAP", "mINP")  # what collect keeps of each run
 CONFIDENCE = 0.95
 
 
-def row_config(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, folder: str | None = None):
-    """The configuration of one (row, seed) run of the ablation, in ``<runs_dir>/<folder or variant>_s<seed>``."""
+def row_config(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, reading: str | None = None):
+    """The configuration of one (row, seed) run of the ablation (``reading``: the name of the reading its
+    ``overrides`` flip), in its run folder (:meth:`~tsgan_lib.files.RunFolder.row`)."""
     return resolve_config(f"synthetic_{variant}", {"run.seed": seed,
-                                                    "run.dir": str(runs_dir / f"{folder or variant}_s{seed}"),
-                                                    "teacher.path": str(runs_dir / f"teacher_s{seed}.pt"),
+                                                    "run.dir": str(RunFolder.row(runs_dir, variant, seed, reading).path),
+                                                    "teacher.path": str(RunFolder.row_teacher(runs_dir, seed)),
                                                     "run.progress": False, **(overrides or {})})
 
 
-def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, folder: str | None = None) -> dict:
+def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = None, reading: str | None = None) -> dict:
     """Train and evaluate one (row, seed), or read its results when it is finished (with its settings)."""
-    cfg = row_config(variant, seed, runs_dir, overrides, folder)
-    if (cfg.run_dir / "results.json").is_file():
-        check_finished_run(cfg, f"{folder or variant}, seed {seed}")
+    cfg = row_config(variant, seed, runs_dir, overrides, reading)
+    if RunFolder(cfg.run_dir).results.is_file():
+        check_finished_run(cfg, f"{RunFolder.row_name(variant, reading)}, seed {seed}")
         return load_results(cfg.run_dir)
     _, results = run(cfg)
     return results
@@ -67,7 +68,7 @@ def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = No
 def check_finished_run(cfg: TrainConfig, label: str) -> None:
     """Refuse to report a finished run as ``label`` when its recorded settings (its ``config.json``)
     differ from ``cfg`` in anything its numbers depend on; the message names each difference."""
-    saved = load_config(cfg.run_dir / "config.json")
+    saved = load_config(RunFolder(cfg.run_dir).config)
     differ = {k: v for k, v in cfg.diff(saved).items() if changes_the_results(k) and concerns(cfg, k)}
     if differ:
         raise RunMismatch(f"{cfg.run_dir} holds a finished run with other settings ({describe_changes(differ)}): its "

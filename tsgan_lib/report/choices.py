@@ -27,7 +27,7 @@ from tsgan_lib.data.config import load_data
 from tsgan_lib.eval.driver import evaluate_regdb_features, evaluate_sysu_features
 from tsgan_lib.eval.features import extract_features
 from tsgan_lib.eval.llcm import evaluate_llcm_features
-from tsgan_lib.files import load_backbone
+from tsgan_lib.files import RunFolder, load_backbone
 from tsgan_lib.train.config import TrainConfig, load_config
 from tsgan_lib.utils import resolve_device, resolve_path
 
@@ -68,7 +68,7 @@ def protocol_choices(run_dir: str | os.PathLike, *, trials: int | None = None,
     reported setting's R1, mAP and mINP (means over the gallery draws), and R1 and
     mAP minus the paper's protocol (the first row)."""
     run_dir = resolve_path(run_dir)
-    cfg = load_config(run_dir / "config.json")
+    cfg = load_config(RunFolder(run_dir).config)
     device = resolve_device(device)
     dataset = load_data(cfg.data)
     model, _ = load_backbone(run_dir, device)

@@ -12,7 +12,7 @@ mechanism: the TS terms' share of the gradient at f_map, whether X_I'
 carries identity, what D_I rejects.
 
 ``python -m tsgan_lib ablation --readings`` trains the rows in the ablation's
-own run folder (``<variant>[~<reading>]_s<seed>``, so the default full model
+own runs folder (:meth:`tsgan_lib.files.RunFolder.row`: ``<variant>[~<reading>]_s<seed>``, so the default full model
 and the backbone are shared with Table II) and writes
 ``<out>/readings_<name>.{md,json}``; the JSON is one record per run, with
 ``reading``, ``variant`` and ``seed``.
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsgan_lib.files import write_json, write_text_atomic
+from tsgan_lib.files import RunFolder, write_json, write_text_atomic
 
 from .ablation import CONFIDENCE, collect, paired_stats, run_row
 from .vocab import VARIANT_NAMES, markdown_table
@@ -84,15 +84,10 @@ PROBES = (("ts_share", "grad_share.fmap.ts", "TS share of grad at f_map", 100),
           ("d_rejects_g", "d_ir_acc.g_pair", "D_I rejects (X_I', FE_T)", 100))
 
 
-def row_name(variant: str, reading: str | None) -> str:
-    """The run folder's stem: ``jd_all_ts`` (defaults) or ``jd_all_ts~ts_mean``."""
-    return variant if reading is None else f"{variant}~{reading}"
-
-
 def collect_readings(results: dict[tuple[str, str | None, int], dict]) -> pd.DataFrame:
     """One record per run: ``reading`` ("default" for the defaults), ``variant``,
     ``seed``, the ablation's metrics and the probes of :data:`PROBES` (percent)."""
-    df = collect({(row_name(v, r), s): res for (v, r, s), res in results.items()})
+    df = collect({(RunFolder.row_name(v, r), s): res for (v, r, s), res in results.items()})
     df.insert(0, "reading", [r or "default" for (_, r, _) in results])
     df["variant"] = [v for (v, _, _) in results]
     for col, name, _, scale in PROBES:
@@ -165,11 +160,10 @@ def run_readings(seeds: Sequence[int], readings: Sequence[str] = tuple(READINGS)
     for seed in seeds:
         for variant, reading in plan:
             extra = {**(overrides or {}), **(READINGS[reading].overrides if reading else {})}
-            if not train and not (runs_dir / f"{row_name(variant, reading)}_s{seed}" / "results.json").is_file():
+            if not train and not RunFolder.row(runs_dir, variant, seed, reading).results.is_file():
                 continue
-            log(f"[{time.time() - t0:6.0f} s] {row_name(variant, reading)}, seed {seed}")
-            results[(variant, reading, seed)] = r = run_row(variant, seed, runs_dir, extra,
-                                                           folder=row_name(variant, reading))
+            log(f"[{time.time() - t0:6.0f} s] {RunFolder.row_name(variant, reading)}, seed {seed}")
+            results[(variant, reading, seed)] = r = run_row(variant, seed, runs_dir, extra, reading)
             m = r["metrics"]["all_single"]
             log(f"    all-search R1 {m['R1']:.1f}, mAP {m['mAP']:.1f}")
     df = collect_readings(results)

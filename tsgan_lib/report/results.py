@@ -41,15 +41,12 @@ from tsgan_lib.eval.driver import evaluate_regdb_model, evaluate_sysu_model
 from tsgan_lib.eval.llcm import LLCM_DIRECTIONS, evaluate_llcm_model, llcm_query_gallery
 from tsgan_lib.eval.protocol import labels, sysu_query_gallery
 from tsgan_lib.errors import MissingFileError
-from tsgan_lib.files import load_backbone, read_json, write_json
+from tsgan_lib.files import RunFolder, load_backbone, read_json, write_json
 from tsgan_lib.models import ReIDBackbone, build_backbone
 from tsgan_lib.train.config import TrainConfig, load_config
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
 from .vocab import METRIC_NAMES, REGDB_DIRECTIONS, setting_key
-
-RESULTS_FILE = "results.json"
-
 
 def metrics_by_setting(df: pd.DataFrame) -> tuple[dict, dict]:
     """Means and standard deviations over trials of a per-trial DataFrame, keyed by setting."""
@@ -164,7 +161,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
     if not run_dir.is_dir():
         raise MissingFileError(f"no run folder {run_dir}: expected a folder written by `tsgan train` "
                                "(config.json, backbone.pt)")
-    cfg = load_config(run_dir / "config.json")
+    folder = RunFolder(run_dir)
+    cfg = load_config(folder.config)
     cfg.replace(**{f"eval__{k}": v for k, v in overrides.items() if k in ("modes", "shots", "trials", "rerank")})
     device = resolve_device(device)
     t0 = time.perf_counter()
@@ -187,9 +185,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
         df0 = evaluate_backbone(init, dataset, cfg, rerank=False, device=device, **kw)
         results["untrained"] = {k: v for k, v in metrics_by_setting(df0)[0].items() if k == first}
     results["eval_seconds"] = round(time.perf_counter() - t0, 2)
-    info_file = run_dir / "train_info.json"
-    if info_file.is_file():
-        results.update({k: v for k, v in read_json(info_file).items() if k not in results})
+    if folder.train_info.is_file():
+        results.update({k: v for k, v in read_json(folder.train_info).items() if k not in results})
     results["config"] = cfg.to_dict()
     if write:
         save_results(run_dir, results)
@@ -198,13 +195,13 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str | torch.device = "au
 
 def save_results(run_dir: str | os.PathLike, results: dict) -> None:
     """Write ``results.json`` in the run folder (a :class:`~tsgan_lib.files.FileWriteError` names the file)."""
-    write_json(resolve_path(run_dir) / RESULTS_FILE, results)
+    write_json(RunFolder(resolve_path(run_dir)).results, results)
 
 
 def load_results(run_dir: str | os.PathLike) -> dict:
     """A run's ``results.json`` (clear errors for a missing or invalid file)."""
-    path = resolve_path(run_dir) / RESULTS_FILE
-    return read_json(path, f"the {RESULTS_FILE} that evaluate_run writes (train and evaluate the run first)")
+    return read_json(RunFolder(resolve_path(run_dir)).results,
+                     f"the {RunFolder.RESULTS} that evaluate_run writes (train and evaluate the run first)")
 
 
 def aggregate_trials(results: list[dict]) -> dict:

@@ -1,151 +1,110 @@
-"""One fit loop for every training in the project: the IR teacher's pretraining and Algorithm 1.
+"""One fit loop for every training in the project: the IR teacher's pretraining, Algorithm 1, the notebooks' short runs.
 
-A :class:`FitLoop` runs a step function over epochs of batches and owns
-everything around it, so the callers read like their algorithms:
+A :class:`FitLoop` runs a step function ``step(batch) -> {name: 0-d tensor}``
+over epochs of batches. :meth:`FitLoop.fit` reads as the loop it is: for each
+epoch, for each step, the ``before_step`` hooks, the step, its bookkeeping,
+the ``after_step`` hooks. Everything else hangs off it as hooks
+(:mod:`tsgan_lib.train.hooks`, fast-reid's hooks and ``build_hooks``), built
+in this order by :meth:`FitLoop.build_hooks`:
 
-- **epochs and the sampler position**: ``batches.set_epoch(epoch, start_step)``;
-- **checkpoints**, atomic (:func:`tsgan_lib.files.save_atomic`), at every epoch
-  end, every ``checkpoint_every`` steps and on a stop request: the registered
-  components' states (networks, optimisers, scheduler, guard), every RNG
-  state, the position, the partial epoch sums and ``meta`` (the settings);
-- **resuming**: started again with the same checkpoint path, the loop restores
-  all of it and continues where it stopped, to the same weights an
-  uninterrupted run reaches (bit for bit on the CPU); a checkpoint made with
-  other ``meta`` is refused, naming the settings that differ;
-- **the stop request** (:mod:`tsgan_lib.train.stop`, shared with the phases
-  around the loop): Ctrl-C (SIGINT, Jupyter's interrupt) or SIGTERM finishes
-  the step in flight, writes a checkpoint, then raises
-  :class:`~tsgan_lib.train.stop.Stopped` (a ``KeyboardInterrupt``); a second
-  one stops at once;
-- **the metrics log** (``metrics.jsonl``: a line per ``log_every`` steps and
-  per epoch) and the **progress bar**; loss values stay on the device and the
-  host synchronises once per logging interval;
-- **the non-finite guard** (:mod:`tsgan_lib.train.guard`): skipped steps are
-  counted in the log and the bar, and after ``max_nonfinite`` in a row the
-  run stops with a checkpoint of the last good state and a message naming
-  the loss terms (checked at logging steps);
-- **several processes** (DDP, :mod:`tsgan_lib.train.distributed`): only rank 0
-  writes; the ranks agree on a stop request at logging steps.
+1. resuming (:class:`~tsgan_lib.train.checkpoint.Resume`): started again on
+   the same checkpoint, the loop restores its components, RNG states,
+   position and partial sums, and continues to the same weights an
+   uninterrupted run reaches (bit for bit on the CPU);
+2. the progress bar; 3. the metrics log (``metrics.jsonl``: a line per
+   ``log_every`` steps and per epoch); 4. the non-finite guard's report (after
+   ``max_nonfinite`` skipped steps in a row, a checkpoint and
+   :class:`~tsgan_lib.train.hooks.NonFiniteLossError`);
+5. the callbacks added with :meth:`FitLoop.add_callback` (minGPT's pattern:
+   the trainer's scheduler step and probes, the models' train mode);
+6. the stop request (Ctrl-C, SIGTERM: the step finishes, a checkpoint, then
+   :class:`~tsgan_lib.train.stop.Stopped`); 7. checkpoints
+   (:class:`~tsgan_lib.train.checkpoint.Checkpointer`: at every epoch end and
+   every ``checkpoint_every`` steps).
 
-Callbacks hang off the loop (minGPT's pattern): ``add_callback(event, fn)``
-with events ``"epoch_start"`` (``fn(loop)``), ``"step_end"`` (``fn(loop,
-info)``), ``"epoch_end"`` (``fn(loop, means)``, before the epoch's
-checkpoint: the place for ``scheduler.step()``).
+The step's bookkeeping is the loop's own: the non-finite guard's verdict
+(:mod:`tsgan_lib.train.guard`), the interval's sums kept on the device, and,
+every ``log_every`` steps and at an epoch's end, one host synchronisation
+that turns them into a "step" record for the ``on_log`` hooks. With several
+processes (:mod:`tsgan_lib.train.distributed`) the records are averaged over
+the ranks and only rank 0 writes. How the loop runs is a :class:`LoopConfig`.
 """
 
 from __future__ import annotations
 
-import json
-import random
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from tsgan_lib.errors import DIVERGED, TsganUserError
-from tsgan_lib.files import RunMismatch, load_weights, save_atomic, write_text_atomic
-
-from .distributed import Dist, all_mean, any_rank, gather
+from .checkpoint import Checkpointer, LoopState, Resume, save_checkpoint
+from .distributed import Dist, all_mean
 from .guard import NonFiniteGuard
-from .stop import StopRequest, Stopped  # noqa: F401 (StopRequest: its historical home)
-
-
-class NonFiniteLossError(FloatingPointError, TsganUserError):
-    """The run stopped after too many steps in a row with non-finite losses or gradients."""
-
-    exit_code = DIVERGED
-
-
-def rng_state() -> dict[str, Any]:
-    """The Python, NumPy and torch RNG states as weights-only-loadable values."""
-    version, internal, gauss = random.getstate()
-    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
-    state = {
-        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss},
-        "numpy": {"name": np_name, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
-                  "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` captured (CUDA states when both sides have CUDA)."""
-    py = state["python"]
-    random.setstate((py["version"], tuple(int(v) for v in py["internal"].tolist()), py["gauss"]))
-    n = state["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
-    torch.set_rng_state(state["torch"].cpu())
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
-def describe_changes(differ: Mapping[str, tuple[Any, Any]]) -> str:
-    """``{"lr": (0.001, 0.002)}`` -> ``"lr: 0.001 -> 0.002"``."""
-    return ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in differ.items())
+from .hooks import Callback, Hook, MetricsLog, NonFiniteReport, ProgressBar, StopOnRequest
+from .stop import StopRequest
 
 
 @dataclass
-class LoopState:
-    """Where a fit is: finished epochs, steps of the current one, totals."""
+class LoopConfig:
+    """How a fit loop runs (what it trains is its step's business); a path ``None`` writes no file."""
 
-    epoch: int = 0            # epochs finished
-    step_in_epoch: int = 0    # steps of the current epoch done
-    global_step: int = 0
-    seconds: float = 0.0      # wall time inside the epochs (steps, data loading, logging), over all sessions
-    skipped: int = 0          # steps whose update the non-finite guard skipped
-    epoch_sums: dict = field(default_factory=dict)  # partial sums of the current epoch (resuming mid-epoch)
-    epoch_count: int = 0
-    epoch_seconds: float = 0.0
-    resumed_from: int | None = None
+    epochs: int = 1
+    images_per_step: int = 0          # images one step consumes over all processes (images/s in the log)
+    log_every: int = 10               # steps per logging interval: one host synchronisation, one log line
+    checkpoint_every: int = 0         # also checkpoint every N steps inside an epoch; 0 = at epoch ends only
+    max_nonfinite: int = 20           # stop after this many steps in a row whose updates the guard skipped
+    history: bool = False             # keep one record per step in FitLoop.history (short runs)
+    progress: bool = True             # a progress bar per epoch (rank 0)
+    show: tuple[str, ...] = ()        # the terms the bar shows; () = the step's first four
+    checkpoint_path: str | Path | None = None  # resumed from when it exists, written at epoch ends
+    metrics_path: str | Path | None = None     # the metrics log (metrics.jsonl)
+    mismatch: str = "a run with other settings"  # what a checkpoint made with other ``meta`` holds
+    restart_hint: str = "use another run folder, or start this one over"  # what to do about it
+
+    def __post_init__(self) -> None:
+        for name in ("checkpoint_path", "metrics_path"):
+            if getattr(self, name) is not None:
+                setattr(self, name, Path(getattr(self, name)))
 
 
 class FitLoop:
-    """Run ``step(batch) -> {name: 0-d tensor}`` over ``epochs`` epochs of ``batches``.
+    """Run ``step(batch) -> {name: 0-d tensor}`` over ``config.epochs`` epochs of ``batches``.
 
-    ``batches``: iterable with ``set_epoch(epoch, start_step)`` and
-    ``__len__`` (steps per epoch). ``images_per_step``: for images/s.
-    ``checkpoint_path`` / ``metrics_path``: ``None`` = no file. ``meta``:
-    plain values saved with the checkpoint and compared on resume.
-    ``history=True`` keeps one record per step in :attr:`history` (the
-    teacher's short runs); the metrics log holds one per interval either way.
-    ``show``: the terms the progress bar shows (default: the first four).
+    ``batches``: iterable with ``set_epoch(epoch, start_step)`` and ``__len__``
+    (steps per epoch), e.g. :class:`~tsgan_lib.data.batches.EpochBatches`.
+    ``meta``: plain values saved with the checkpoint and compared on resume.
+    ``guard``: the step's :class:`~tsgan_lib.train.guard.NonFiniteGuard`.
+    ``lr``: the learning rate to log. Objects with ``state_dict`` join the
+    checkpoint through :meth:`register`; functions join the loop through
+    :meth:`add_callback`.
     """
 
-    def __init__(self, name: str, step: Callable[[Any], Mapping[str, torch.Tensor]], batches, *, epochs: int,
-                 images_per_step: int, device: torch.device, checkpoint_path: str | Path | None = None,
-                 metrics_path: str | Path | None = None, meta: Mapping | None = None, log_every: int = 10,
-                 checkpoint_every: int = 0, progress: bool = True, guard: NonFiniteGuard | None = None,
-                 max_nonfinite: int = 20, history: bool = False, lr: Callable[[], float] | None = None,
-                 show: tuple[str, ...] = (), dist: Dist = Dist(), mismatch: str = "a run with other settings",
-                 restart_hint: str = "use another run folder, or start this one over",
+    def __init__(self, name: str, step: Callable[[Any], Mapping[str, torch.Tensor]], batches, config: LoopConfig, *,
+                 device: torch.device, meta: Mapping | None = None, guard: NonFiniteGuard | None = None,
+                 lr: Callable[[], float] | None = None, dist: Dist = Dist(),
                  log: Callable[[str], None] = print) -> None:
-        self.name, self.step_fn, self.batches, self.epochs = name, step, batches, epochs
-        self.images_per_step, self.device, self.meta = images_per_step, device, dict(meta or {})
-        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
-        self.metrics_path = Path(metrics_path) if metrics_path is not None else None
-        self.log_every, self.checkpoint_every, self.progress = log_every, checkpoint_every, progress
-        self.guard, self.max_nonfinite, self.keep_history, self.lr = guard, max_nonfinite, history, lr
-        self.dist, self.mismatch, self.restart_hint, self.log = dist, mismatch, restart_hint, log
-        self.show = show
+        self.name, self.step_fn, self.batches, self.config = name, step, batches, config
+        self.device, self.meta, self.guard, self.lr = device, dict(meta or {}), guard, lr
+        self.dist, self.log = dist, log
         self.components: dict[str, Any] = {"guard": guard} if guard is not None else {}
-        self.rank_components: dict[str, Any] = {}
-        self.callbacks: dict[str, list[Callable]] = defaultdict(list)
+        self.rank_components: dict[str, Any] = {}  # state that differs between DDP ranks (register_per_rank)
+        self.callbacks: list[Hook] = []
+        self.hooks: list[Hook] = []  # built when the fit starts (build_hooks)
+        self.metrics = MetricsLog(config.metrics_path, dist)
         self.state = LoopState()
         self.history: list[dict] = []
+        self.epoch = self.state.epoch
+        self.skipped_in_a_row = 0  # steps in a row whose updates the guard skipped, as of the last log line
         self._window: dict[str, torch.Tensor] = {}
         self._bad: dict[str, torch.Tensor] = {}
         self._window_n = 0
         self._window_rows: list[torch.Tensor] = []
         self._consecutive = torch.zeros((), device=device)
         self._skipped_window = torch.zeros((), device=device)
+        self._t_window = self._t_last = time.perf_counter()
 
     # ---- wiring -----------------------------------------------------------------------------------
     def register(self, **components: Any) -> FitLoop:
@@ -161,75 +120,70 @@ class FitLoop:
         return self
 
     def add_callback(self, event: str, fn: Callable) -> FitLoop:
-        if event not in ("epoch_start", "step_end", "epoch_end"):
-            raise ValueError(f"unknown loop event {event!r}: expected epoch_start, step_end or epoch_end")
-        self.callbacks[event].append(fn)
+        """Call ``fn`` at ``event`` (a :class:`~tsgan_lib.train.hooks.Hook` method's name), after
+        the logging hooks and before the stop request and the checkpoint."""
+        self.callbacks.append(Callback(event, fn))
         return self
 
-    def _trigger(self, event: str, *args: Any) -> None:
-        for fn in self.callbacks[event]:
-            fn(self, *args)
+    def build_hooks(self) -> list[Hook]:
+        """The hooks in calling order (the module docstring's list)."""
+        c = self.config
+        return [Resume(), ProgressBar(c.show, c.progress and self.dist.main), self.metrics,
+                NonFiniteReport(c.max_nonfinite), *self.callbacks, StopOnRequest(), Checkpointer(c.checkpoint_every)]
 
-    # ---- checkpoints ------------------------------------------------------------------------------
-    def save_checkpoint(self) -> None:
-        """Write the checkpoint (rank 0; every rank's RNG state is gathered)."""
-        rngs = gather(rng_state(), self.dist)
-        per_rank = gather({name: obj.state_dict() for name, obj in self.rank_components.items()}, self.dist)
-        if self.checkpoint_path is None or not self.dist.main:
-            return
-        state = asdict(self.state)
-        state.pop("resumed_from")
-        payload = {name: obj.state_dict() for name, obj in self.components.items()}
-        payload.update(progress=state, rng=rngs, per_rank=per_rank, history=self.history, meta=self.meta)
-        save_atomic(payload, self.checkpoint_path)
+    def trigger(self, event: str, *args: Any) -> None:
+        for hook in self.hooks:
+            getattr(hook, event)(self, *args)
 
-    def _resume(self) -> None:
-        path = self.checkpoint_path
-        if path is None or not path.exists():
-            if self.metrics_path is not None and self.dist.main:
-                _truncate_log(self.metrics_path, 0)  # lines of a session killed before its first checkpoint
-            return
-        ckpt = load_weights(path, self.device, remedy=f"Restore it from a copy, or delete it to start the {self.name} "
-                            "training over from its first epoch (no older checkpoint is kept)")
-        saved = ckpt.get("meta", {})
-        differ = {k: (saved.get(k), v) for k, v in self.meta.items() if saved.get(k) != v}
-        if differ:
-            raise RunMismatch(f"{path} holds {self.mismatch} ({describe_changes(differ)}); resuming would mix "
-                              f"two runs: {self.restart_hint}")
-        for name, obj in self.components.items():
-            if ckpt.get(name) is not None:
-                obj.load_state_dict(ckpt[name])
-        rngs = ckpt["rng"] if isinstance(ckpt["rng"], list) else [ckpt["rng"]]
-        per_rank = ckpt.get("per_rank") or [{}]
-        if len(rngs) == self.dist.world_size:
-            set_rng_state(rngs[self.dist.rank])
-        else:
-            self.log(f"{path} was written by {len(rngs)} process(es), this job has {self.dist.world_size}: "
-                     "the weights resume exactly, the random streams and the histories of fakes do not")
-        mine = per_rank[self.dist.rank] if len(per_rank) == self.dist.world_size else {}
-        for name, obj in self.rank_components.items():
-            if mine.get(name) is not None:
-                obj.load_state_dict(mine[name])
-        self.history = list(ckpt.get("history", []))
-        progress = dict(ckpt["progress"])
-        self.state = LoopState(**{k: v for k, v in progress.items() if k in LoopState.__dataclass_fields__})
-        self.state.resumed_from = self.state.global_step
-        if self.metrics_path is not None and self.dist.main:
-            _truncate_log(self.metrics_path, self.state.global_step)
-        if self.state.epoch >= self.epochs:
-            self.log(f"{self.name}: {path} holds a finished run ({self.state.epoch} epochs, {self.state.global_step} "
-                     "steps): nothing to train")
-        else:
-            self.log(f"{self.name}: resuming from {path} after {self.state.global_step} steps (epoch "
-                     f"{self.state.epoch + 1}, step {self.state.step_in_epoch} of {len(self.batches)})")
+    # ---- the loop ---------------------------------------------------------------------------------
+    def fit(self) -> LoopState:
+        """Run (or resume) to ``config.epochs`` epochs; returns the final :class:`LoopState`."""
+        self.hooks = self.build_hooks()
+        with StopRequest() as self.stop:
+            try:
+                self.trigger("before_fit")                                # resume; trim the log to the checkpoint
+                for epoch in range(self.state.epoch, self.config.epochs):
+                    self.start_epoch(epoch)                               # the batches' position, the epoch's sums
+                    self.trigger("before_epoch")                          # train mode, a progress bar
+                    for batch in self.batches:
+                        self.trigger("before_step")
+                        info = self.end_step(self.step_fn(batch))         # the guard's verdict, sums, a log line
+                        self.trigger("after_step", info)                  # bar, callbacks, stop request, checkpoint
+                    self.trigger("after_epoch", self.epoch_means())       # epoch line, scheduler, checkpoint
+                    self.state = self.state.next_epoch()
+            finally:
+                self.trigger("after_fit")
+        return self.state
 
-    # ---- logging ----------------------------------------------------------------------------------
-    def write(self, record: dict) -> None:
-        """Append one record (a JSON line) to the metrics log (rank 0); callbacks
-        log their own kinds of line with it (the trainer's probes)."""
-        if self.metrics_path is not None and self.dist.main:
-            with open(self.metrics_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+    # ---- a step's bookkeeping ---------------------------------------------------------------------
+    def start_epoch(self, epoch: int) -> None:
+        """Position the batches (a resumed epoch skips its done steps) and start the epoch's sums."""
+        self.epoch = epoch
+        if self.state.step_in_epoch == 0:
+            self.state.epoch_sums, self.state.epoch_count, self.state.epoch_seconds = {}, 0, 0.0
+        self.batches.set_epoch(epoch, self.state.step_in_epoch)
+        self._t_window = self._t_last = time.perf_counter()
+
+    def end_step(self, terms: Mapping[str, torch.Tensor]) -> dict:
+        """After a step: the guard's verdict, the interval's sums, the position, the time; at a
+        logging step (every ``log_every`` steps, and the epoch's last) the interval's record.
+        Returns ``info`` for the ``after_step`` hooks: ``epoch``, ``step`` (and the record)."""
+        skipped = None
+        if self.guard is not None:
+            skipped, _ = self.guard.skipped()
+            self._skipped_window = self._skipped_window + skipped
+            self._consecutive = (self._consecutive + 1) * skipped
+        self._accumulate(terms, skipped)
+        self.state.step_in_epoch += 1
+        self.state.global_step += 1
+        info: dict[str, Any] = {"epoch": self.epoch, "step": self.state.step_in_epoch}
+        if self.state.global_step % self.config.log_every == 0 or self.state.step_in_epoch == len(self.batches):
+            info.update(self.flush())
+        now = time.perf_counter()
+        self.state.seconds += now - self._t_last
+        self.state.epoch_seconds += now - self._t_last
+        self._t_last = now
+        return info
 
     def _accumulate(self, terms: Mapping[str, torch.Tensor], skipped: torch.Tensor | None) -> None:
         """Add a step's terms to the interval's sums on the device; a step the
@@ -241,11 +195,12 @@ class FitLoop:
             self._window[k] = self._window[k] + kept if k in self._window else kept
             self._bad[k] = self._bad[k] + bad if k in self._bad else bad
         self._window_n += 1
-        if self.keep_history:
+        if self.config.history:
             self._window_rows.append(torch.stack([v.detach().float() for v in terms.values()]))
 
-    def _flush(self, epoch: int, t_window: float) -> dict | None:
-        """One host synchronisation: the interval's means to the log (and the history)."""
+    def flush(self) -> dict | None:
+        """The interval's means in one host synchronisation (averaged over the ranks): a "step"
+        record, handed to the ``on_log`` hooks; ``None`` when the interval is empty."""
         if self._window_n == 0:
             return None
         names = list(self._window)
@@ -254,128 +209,44 @@ class FitLoop:
         values = packed.tolist()
         n = len(names)
         sums, bad = values[:n], values[n:2 * n]
-        skipped, consecutive = int(round(values[-2])), int(round(values[-1]))
+        skipped, self.skipped_in_a_row = int(round(values[-2])), int(round(values[-1]))
         n_ok = max(self._window_n - skipped, 1)
-        now = time.perf_counter()
-        lr = self.lr() if self.lr is not None else None
-        rec = {"kind": "step", "epoch": epoch, "step": self.state.step_in_epoch, "global_step": self.state.global_step,
-               "lr": lr, "img_per_s": self._window_n * self.images_per_step / max(now - t_window, 1e-9),
-               **{k: s / n_ok for k, s in zip(names, sums)}}
+        lr = self.current_lr()
+        rec = {"kind": "step", "epoch": self.epoch, "step": self.state.step_in_epoch,
+               "global_step": self.state.global_step, "lr": lr,
+               "img_per_s": self._window_n * self.config.images_per_step
+               / max(time.perf_counter() - self._t_window, 1e-9), **{k: s / n_ok for k, s in zip(names, sums)}}
         if skipped:
             rec["skipped"] = skipped
             rec["nonfinite"] = {k: int(round(b)) for k, b in zip(names, bad) if b}
-        if self.keep_history:
+        if self.config.history:
             first = self.state.global_step - self._window_n
             for i, row in enumerate(torch.stack(self._window_rows).tolist()):
-                self.history.append({"epoch": epoch, "step": first + i, **dict(zip(names, row)), "lr": lr})
+                self.history.append({"epoch": self.epoch, "step": first + i, **dict(zip(names, row)), "lr": lr})
         self.state.skipped += skipped
         for k, s in zip(names, sums):
             self.state.epoch_sums[k] = self.state.epoch_sums.get(k, 0.0) + s
         self.state.epoch_count += self._window_n - skipped
-        self.write(rec)
         self._window, self._bad, self._window_n, self._window_rows = {}, {}, 0, []
         self._skipped_window = torch.zeros((), device=self.device)
-        if consecutive >= self.max_nonfinite:
-            self.save_checkpoint()
-            raise NonFiniteLossError(
-                f"{self.name}: {consecutive} steps in a row had non-finite losses or gradients (at epoch {epoch + 1}, "
-                f"step {self.state.step_in_epoch}; non-finite terms: {', '.join(k for k, b in zip(names, bad) if b) or 'none, only gradients'}). "
-                f"Their updates were skipped, so {self.checkpoint_path} holds the last good weights. Lower the "
-                "learning rates, try run.amp=bf16 or off, or look at the data of these steps.")
+        self._t_window = time.perf_counter()
+        self.trigger("on_log", rec)
         return rec
 
-    # ---- the loop ---------------------------------------------------------------------------------
-    def fit(self) -> LoopState:
-        """Run (or resume) to ``epochs`` epochs; returns the final :class:`LoopState`."""
-        from tqdm.auto import tqdm
+    def epoch_means(self) -> dict[str, float]:
+        """The epoch's mean of each term (steps the guard skipped left out)."""
+        n = max(self.state.epoch_count, 1)
+        return {k: v / n for k, v in self.state.epoch_sums.items()}
 
-        self._resume()
-        steps_per_epoch = len(self.batches)
-        with StopRequest() as stop:
-            for epoch in range(self.state.epoch, self.epochs):
-                start = self.state.step_in_epoch
-                if start == 0:
-                    self.state.epoch_sums, self.state.epoch_count, self.state.epoch_seconds = {}, 0, 0.0
-                self.batches.set_epoch(epoch, start)
-                self._trigger("epoch_start")
-                bar = tqdm(total=steps_per_epoch, initial=start, desc=f"{self.name} {epoch + 1}/{self.epochs}",
-                           unit="step", disable=not (self.progress and self.dist.main), leave=True,
-                           dynamic_ncols=True)
-                t_window = t_last = time.perf_counter()
-                try:
-                    for batch in self.batches:
-                        terms = self.step_fn(batch)
-                        skipped = None
-                        if self.guard is not None:
-                            skipped, _ = self.guard.skipped()
-                            self._skipped_window = self._skipped_window + skipped
-                            self._consecutive = (self._consecutive + 1) * skipped
-                        self._accumulate(terms, skipped)
-                        self.state.step_in_epoch += 1
-                        self.state.global_step += 1
-                        bar.update(1)
-                        info: dict[str, Any] = {"epoch": epoch, "step": self.state.step_in_epoch}
-                        end_of_epoch = self.state.step_in_epoch == steps_per_epoch
-                        if self.state.global_step % self.log_every == 0 or end_of_epoch:
-                            rec = self._flush(epoch, t_window)
-                            t_window = time.perf_counter()
-                            info.update(rec)
-                            shown = {k: f"{rec[k]:.3g}" for k in (self.show or list(terms)[:4]) if k in rec}
-                            shown["img/s"] = f"{rec['img_per_s']:.0f}"
-                            if self.state.skipped:
-                                shown["skipped"] = str(self.state.skipped)
-                            bar.set_postfix(shown, refresh=False)
-                            if any_rank(stop.requested, self.dist, self.device):
-                                stop.requested = True
-                        now = time.perf_counter()
-                        self.state.seconds += now - t_last
-                        self.state.epoch_seconds += now - t_last
-                        t_last = now
-                        self._trigger("step_end", info)
-                        if stop.requested and (not self.dist.enabled or "global_step" in info):
-                            self._flush(epoch, t_window)
-                            self.save_checkpoint()
-                            saved = (f"checkpoint written ({self.checkpoint_path})" if self.checkpoint_path
-                                     else "no checkpoint file was asked for")
-                            raise Stopped(f"in {self.name} epoch {epoch + 1}, step {self.state.step_in_epoch}: {saved}",
-                                          stop.signame)
-                        if (self.checkpoint_every and self.state.global_step % self.checkpoint_every == 0
-                                and not end_of_epoch):
-                            self._flush(epoch, t_window)
-                            t_window = time.perf_counter()
-                            self.save_checkpoint()
-                finally:
-                    bar.close()
-                n = max(self.state.epoch_count, 1)
-                means = {k: v / n for k, v in self.state.epoch_sums.items()}
-                lr = self.lr() if self.lr is not None else None
-                self._trigger("epoch_end", means)
-                steps = self.state.step_in_epoch
-                record = {"kind": "epoch", "epoch": epoch, "global_step": self.state.global_step, "lr": lr,
-                          "steps": steps, "seconds": self.state.epoch_seconds,
-                          "img_per_s": steps * self.images_per_step / max(self.state.epoch_seconds, 1e-9), **means}
-                self.write(record)
-                self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
-                self.state.epoch_sums, self.state.epoch_count, self.state.epoch_seconds = {}, 0, 0.0
-                self.save_checkpoint()
-        return self.state
+    # ---- what hooks and callbacks use -------------------------------------------------------------
+    def current_lr(self) -> float | None:
+        return self.lr() if self.lr is not None else None
 
+    def write(self, record: dict) -> None:
+        """Append one record (a JSON line) to the metrics log (rank 0); callbacks
+        log their own kinds of line with it (the trainer's probes)."""
+        self.metrics.write(record)
 
-def log_records(path: Path) -> list[dict]:
-    """The records of a metrics log; a line torn by a kill in mid-write is skipped."""
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def _truncate_log(path: Path, global_step: int) -> None:
-    """Drop log lines written after the checkpoint a run resumes from (and a torn one)."""
-    if not path.is_file():
-        return
-    keep = [r for r in log_records(path) if r.get("global_step", 0) <= global_step]
-    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in keep))
-
+    def save_checkpoint(self, state: LoopState | None = None) -> None:
+        """Write the checkpoint at ``state`` (default: the current position); every rank calls it."""
+        save_checkpoint(self, state)

@@ -43,7 +43,8 @@ from torch import Tensor
 from tsgan_lib.losses import fake_set_m
 from tsgan_lib.models import gan_to_reid, reid_to_gan
 
-from .steps import TSGANConfig, TSGANModels, _autocast, _check, backbone_terms, frozen
+from .precision import autocast
+from .steps import TSGANConfig, TSGANModels, _check, backbone_terms, frozen
 
 #: The inputs of the student's batch, in the order backbone_terms concatenates them.
 INPUTS = ("rgb", "ir", "ir_fake")
@@ -82,7 +83,7 @@ def gradient_shares(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Te
     :func:`~tsgan_lib.train.steps.backbone_terms` completes it (X_I', FE_T(X_I')).
     Returns ``(shares, out)``: ``out`` holds backbone_terms' tensors, detached."""
     params = [p for p in models.student.parameters() if p.requires_grad]
-    with frozen(models.cyclegan.disc_ir if cfg.use_gan else None), _autocast(x_rgb, amp_dtype):
+    with frozen(models.cyclegan.disc_ir if cfg.use_gan else None), autocast(x_rgb, amp_dtype):
         terms, out = backbone_terms(models, x_rgb, x_ir, labels, cfg, cache)
     fmap, b = out["fmap"], x_rgb.shape[0]
     at_fmap, at_params, reid_grad = {}, {}, None
@@ -169,7 +170,7 @@ def mechanism_probe(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Te
     with unchanged(models.student):
         out, maps = gradient_shares(models, x_rgb, x_ir, labels, cfg, cache, amp_dtype)
         if cfg.use_gan:
-            with _autocast(x_rgb, amp_dtype):
+            with autocast(x_rgb, amp_dtype):
                 out.update(fake_ir_identity(models, x_ir, labels, cache, maps["logits"]))
                 out.update(discriminator_accuracy(models, x_ir, cache, maps, cfg))
     return out
@@ -187,7 +188,7 @@ def probe_steps(steps_per_epoch: int, per_epoch: int) -> set[int]:
 def summarise_probes(metrics_path: str | Path) -> dict:
     """``{"run": {name: mean over the run's probes}, "last_epoch": {name: mean over
     the last epoch's}, "count": n}`` from a run's ``metrics.jsonl`` (empty without probes)."""
-    from .loop import log_records
+    from .hooks import log_records
 
     path = Path(metrics_path)
     records = [r for r in log_records(path) if r.get("kind") == "probe"] if path.is_file() else []

@@ -14,9 +14,10 @@ Paper Section III.D. Per mini-batch (X_R, X_I, labels):
 Each returns a :class:`StepTerms`: a dict of named, weighted loss terms
 (floats; their sum is that step's loss) whose ``.cache`` carries the detached
 tensors the next phase reuses (fake images, feature maps), so nothing is
-computed twice. :func:`train_step` runs the three in order; :func:`make_optimizers` and
-:func:`run_steps` are the notebooks' short loop (the full trainer, with
-epochs, schedules and checkpoints, builds on the same steps).
+computed twice. :func:`train_step` runs the three in order; :func:`make_optimizers` makes
+O_G, O_B and O_D, and :func:`algorithm_1` turns the step into a fit loop's step
+(:class:`tsgan_lib.train.loop.FitLoop`: the notebooks' short runs; the full
+trainer, with epochs, schedules and checkpoints, builds on the same steps).
 
 The variants of the paper's Table II are config flags (:func:`table2_config`):
 ``use_gan=False`` drops G, D and X_I' (the "Backbone" row); the ordinary D_I
@@ -35,7 +36,7 @@ run forwards under autocast and a ``GradScaler`` (one per optimiser) for fp16.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -50,6 +51,7 @@ from tsgan_lib.models import CycleGAN, FrozenTeacher, ReIDBackbone, discriminate
 from tsgan_lib.ranges import NonNegative, Positive, Range
 
 from .pool import SamplePool
+from .precision import autocast, optimise
 
 TABLE2_VARIANTS = ("backbone", "od_single_ts", "od_all_ts", "jd_all_ts")
 
@@ -100,26 +102,10 @@ class StepTerms(dict):
         self.cache: dict[str, Tensor] = dict(cache or {})
 
 
-def _autocast(x: Tensor, amp_dtype: torch.dtype | None):
-    if amp_dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=x.device.type, dtype=amp_dtype)
-
-
 def _values(terms: Mapping[str, Tensor], as_float: bool) -> dict:
     """Python floats (one host sync per term), or detached 0-d tensors that
     stay on the device (the trainer sums them and syncs once per log interval)."""
     return {k: float(v.detach()) if as_float else v.detach() for k, v in terms.items()}
-
-
-def _optimise(loss: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
-    if scaler is None:
-        loss.backward()
-        optimizer.step()
-    else:
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
 
 
 @contextlib.contextmanager
@@ -166,7 +152,7 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
     _check(models, cfg)
     gan = models.cyclegan
     opt_g.zero_grad(set_to_none=True)
-    with frozen(gan.disc_ir, gan.disc_rgb), _autocast(x_rgb, amp_dtype):
+    with frozen(gan.disc_ir, gan.disc_rgb), autocast(x_rgb, amp_dtype):
         x_rgb_g, x_ir_g = reid_to_gan(x_rgb), reid_to_gan(x_ir)
         x_ir_fake = gan.gen_ir(x_rgb_g)           # X_I' = G_I(X_R)
         x_rgb_rec = gan.gen_rgb(x_ir_fake)        # G_R(G_I(X_R))
@@ -180,7 +166,7 @@ def generator_step(models: TSGANModels, opt_g: torch.optim.Optimizer, x_rgb: Ten
             terms["g_idt"] = cfg.gan.identity * cfg.gan.omega * identity_loss(x_rgb_g, gan.gen_rgb(x_rgb_g), x_ir_g,
                                                                                 gan.gen_ir(x_ir_g))
         loss = sum_terms(terms)
-    _optimise(loss, opt_g, scaler)
+    optimise(loss, opt_g, scaler)
     cache = {"x_ir_fake": x_ir_fake.detach(), "x_rgb_fake": x_rgb_fake.detach()}
     if fmap_t_fake is not None:  # FE_T(X_I'): the backbone phase's target for Eq. (14)-(15), not computed twice
         cache["fmap_t_ir_fake"] = fmap_t_fake.detach()
@@ -258,10 +244,10 @@ def backbone_step(models: TSGANModels, opt_b: torch.optim.Optimizer, x_rgb: Tens
     _check(models, cfg)
     cache = dict(cache or {})
     opt_b.zero_grad(set_to_none=True)
-    with frozen(models.cyclegan.disc_ir if cfg.use_gan else None), _autocast(x_rgb, amp_dtype):
+    with frozen(models.cyclegan.disc_ir if cfg.use_gan else None), autocast(x_rgb, amp_dtype):
         terms, out = backbone_terms(models, x_rgb, x_ir, labels, cfg, cache)
         loss = sum_terms(terms)
-    _optimise(loss, opt_b, scaler)
+    optimise(loss, opt_b, scaler)
     for name in ("fmap_s_ir", "fmap_s_ir_fake", "fmap_t_ir"):
         if out[name] is not None:
             cache[name] = out[name].detach()
@@ -289,7 +275,7 @@ def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb:
     pools = pools or {}
     gan, teacher, student = models.cyclegan, models.teacher, models.student
     x_rgb_g, x_ir_g = reid_to_gan(x_rgb), reid_to_gan(x_ir)
-    with torch.no_grad(), _autocast(x_rgb, amp_dtype):
+    with torch.no_grad(), autocast(x_rgb, amp_dtype):
         if "x_ir_fake" not in cache:
             cache["x_ir_fake"] = gan.gen_ir(x_rgb_g)
         if "x_rgb_fake" not in cache:
@@ -309,7 +295,7 @@ def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb:
     x_rgb_fake = cache["x_rgb_fake"].detach().to(x_rgb.dtype)
 
     opt_d.zero_grad(set_to_none=True)
-    with _autocast(x_rgb, amp_dtype):
+    with autocast(x_rgb, amp_dtype):
         if cfg.joint_disc:
             logits_real = gan.disc_ir(x_ir_g, cache["fmap_t_ir"].detach())
             x_m, f_m = discriminator_fakes(x_ir_g, x_ir_fake, cache, cfg)
@@ -323,7 +309,7 @@ def discriminator_step(models: TSGANModels, opt_d: torch.optim.Optimizer, x_rgb:
         rgb_fakes = pools["d_rgb"].query(x_rgb_fake)[0] if "d_rgb" in pools else x_rgb_fake
         terms.update(discriminator_loss(gan.disc_rgb(x_rgb_g), gan.disc_rgb(rgb_fakes), cfg.gan.mode, prefix="d_rgb"))
         loss = sum_terms(terms)
-    _optimise(loss, opt_d, scaler)
+    optimise(loss, opt_d, scaler)
     return StepTerms(_values(terms, as_float), cache)
 
 
@@ -394,28 +380,19 @@ def make_optimizers(models: TSGANModels, cfg: OptimConfig | None = None) -> dict
     return opts
 
 
-def run_steps(models: TSGANModels, optimizers: Mapping[str, torch.optim.Optimizer], batches: Iterable,
-              cfg: TSGANConfig, device: torch.device, max_steps: int, *, amp_dtype: torch.dtype | None = None,
-              on_step: Callable[[int, dict[str, float]], None] | None = None) -> list[dict[str, float]]:
-    """Run :func:`train_step` on ``(x_rgb, x_ir, labels)`` batches for
-    ``max_steps`` steps (re-iterating ``batches`` when it runs out); the short
-    loop of the notebooks. Returns one dict of terms per step (with ``step``)."""
+def algorithm_1(models: TSGANModels, optimizers: Mapping[str, torch.optim.Optimizer], cfg: TSGANConfig,
+                device: torch.device, *, amp_dtype: torch.dtype | None = None) -> Callable[[Sequence], StepTerms]:
+    """Algorithm 1 as a fit loop's step: ``step(batch)`` moves a batch ``(x_rgb, x_ir, labels, ...)``
+    to ``device`` and runs :func:`train_step` with ``optimizers`` (:func:`make_optimizers`) and
+    the discriminators' pools (:func:`make_pools`). The networks are put in training mode."""
     models.student.train()
     if models.cyclegan is not None:
         models.cyclegan.train()
     pools = make_pools(cfg)
-    history: list[dict[str, float]] = []
-    while len(history) < max_steps:
-        n_before = len(history)
-        for x_rgb, x_ir, labels, *_ in batches:
-            terms = train_step(models, optimizers.get("g"), optimizers["b"], optimizers.get("d"),
-                               x_rgb.to(device), x_ir.to(device), labels.to(device), cfg, pools=pools,
-                               amp_dtype=amp_dtype)
-            history.append({"step": len(history), **terms})
-            if on_step is not None:
-                on_step(len(history) - 1, history[-1])
-            if len(history) >= max_steps:
-                break
-        if len(history) == n_before:
-            raise ValueError("the batch iterable is empty")
-    return history
+
+    def step(batch: Sequence) -> StepTerms:
+        x_rgb, x_ir, labels = (t.to(device) for t in batch[:3])
+        return train_step(models, optimizers.get("g"), optimizers["b"], optimizers.get("d"), x_rgb, x_ir, labels,
+                          cfg, pools=pools, amp_dtype=amp_dtype, as_float=False)
+
+    return step

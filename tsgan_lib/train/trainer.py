@@ -1,23 +1,23 @@
 """The full TS-GAN training run: Algorithm 1 over epochs, in a resumable run folder.
 
 :func:`train` takes a :class:`~tsgan_lib.train.config.TrainConfig` and leaves in
-its run folder (``cfg.run_dir``)::
+its run folder (``cfg.run_dir``; the names are :class:`tsgan_lib.files.RunFolder`'s)::
 
     config.json      the resolved configuration
-    metrics.jsonl    one JSON line per logging interval ("kind": "step") and per epoch ("kind": "epoch")
+    metrics.jsonl    one JSON line per logging interval ("kind": "step"), per epoch ("kind": "epoch") and probe
     teacher.pt       the frozen teacher this run uses, with its record (a copy: a resumed run never picks up another)
-    checkpoint.pt    the last checkpoint (tsgan_lib.train.loop): networks, optimisers, scheduler, guard, RNG states
+    checkpoint.pt    the last checkpoint (tsgan_lib.train.checkpoint): networks, optimisers, scheduler, guard, RNG states
     backbone.pt      the final student alone, for testing (tsgan_lib.files.load_backbone)
-    loss_curves.png  the loss terms over training
-    train_info.json  what the run measured (times, speed, memory, the teacher's quality)
+    train_info.json  what the run measured (times, speed, memory, the teacher's quality, the probes)
 
 The epochs, checkpoints, resuming, logging and the non-finite guard are the
 :class:`~tsgan_lib.train.loop.FitLoop`'s; a lock keeps a second run out of the
 folder. One stop request (:mod:`tsgan_lib.train.stop`) spans the whole run:
 Ctrl-C or SIGTERM stops it inside a fit loop (after a checkpoint) or at the
-next boundary between phases (teacher -> Algorithm 1 -> test, and between
-RegDB trials), never silently. With ``torchrun`` each process trains its share
-of every step (:mod:`tsgan_lib.train.distributed`); rank 0 writes the files.
+next boundary between phases, never silently. With ``torchrun`` each process
+trains its share of every step (:mod:`tsgan_lib.train.distributed`); rank 0
+writes the files. Testing the run, its loss-curve figure and RegDB's trials
+are the report's (:mod:`tsgan_lib.report.runs`).
 """
 
 from __future__ import annotations
@@ -31,26 +31,23 @@ from pathlib import Path
 import torch
 
 from tsgan_lib.data.config import data_tag, load_data, train_batches
-from tsgan_lib.files import NetworkRecord, RunLock, RunMismatch, load_weights, network_arch, save_network, write_json
+from tsgan_lib.files import (NetworkRecord, RunFolder, RunLock, RunMismatch, load_weights, network_arch, save_network,
+                             write_json)
 from tsgan_lib.models import CycleGAN, CycleGANConfig, FrozenTeacher, build_backbone
 from tsgan_lib.utils import resolve_device, seed_everything
 
 from . import distributed
-from .config import (ConfigError, RunConfig, TrainConfig, changes_what_is_trained, concerns, format_diff, load_config,
+from .checkpoint import describe_changes
+from .config import (RunConfig, TrainConfig, changes_what_is_trained, concerns, format_diff, load_config,
                      needs_teacher, save_config, step_config)
 from .distributed import Dist, unwrap, wrap
 from .guard import NonFiniteGuard
-from .loop import FitLoop, describe_changes
-from .schedule import build_scheduler
+from .loop import FitLoop, LoopConfig
 from .probes import describe_probe, mechanism_probe, probe_steps, summarise_probes
+from .schedule import build_scheduler
 from .steps import TSGANModels, make_optimizers, make_pools, train_step
 from .stop import StopRequest
-from .teacher import TEACHER_CHECKPOINT_FILE, TEACHER_FILE, obtain_teacher
-
-CHECKPOINT_FILE, METRICS_FILE, CONFIG_FILE = "checkpoint.pt", "metrics.jsonl", "config.json"
-BACKBONE_FILE, CURVES_FILE, TRAIN_INFO_FILE = "backbone.pt", "loss_curves.png", "train_info.json"
-RUN_FILES = (CHECKPOINT_FILE, TEACHER_CHECKPOINT_FILE, METRICS_FILE, CONFIG_FILE, TEACHER_FILE, BACKBONE_FILE,
-             CURVES_FILE, "results.json", TRAIN_INFO_FILE)
+from .teacher import obtain_teacher
 
 
 @dataclass
@@ -88,22 +85,23 @@ def amp_dtype_for(amp: str, device: torch.device) -> torch.dtype | None:
 
 
 def clear_run(run_dir: str | Path) -> None:
-    """Delete the files :func:`train` writes in ``run_dir`` (not the folder's other files)."""
-    for name in RUN_FILES:
-        (Path(run_dir) / name).unlink(missing_ok=True)
+    """Delete the files a run writes in ``run_dir`` (not the folder's other files)."""
+    for path in RunFolder(run_dir).run_files():
+        path.unlink(missing_ok=True)
 
 
 def _check_resumable(cfg: TrainConfig, run_dir: Path) -> None:
     """Refuse early (before the teacher phase) to resume a run made with other settings, or one
     already trained beyond ``schedule.epochs`` (it would be reported as a shorter run)."""
-    saved = load_config(run_dir / CONFIG_FILE)
+    folder = RunFolder(run_dir)
+    saved = load_config(folder.config)
     differ = {k: v for k, v in cfg.diff(saved).items() if changes_what_is_trained(k) and concerns(cfg, k)}
     restart = "use another run folder (run.dir), or run.resume=false to start this one over"
     if differ:
         raise RunMismatch(f"{run_dir} holds a run with other settings ({describe_changes(differ)}); resuming would "
                           f"mix two runs: {restart}")
     if cfg.schedule.epochs < saved.schedule.epochs:
-        done = load_weights(run_dir / CHECKPOINT_FILE)["progress"]
+        done = load_weights(folder.checkpoint)["progress"]
         if (done["epoch"], done["step_in_epoch"]) > (cfg.schedule.epochs, 0):
             raise RunMismatch(f"{run_dir} holds a run trained past epoch {cfg.schedule.epochs} (epoch "
                               f"{done['epoch'] + (done['step_in_epoch'] > 0)} of {saved.schedule.epochs}); "
@@ -224,25 +222,25 @@ def train(cfg: TrainConfig, *, log: Callable[[str], None] = print,
             loop.register(cyclegan=models.cyclegan)
         if pools:
             loop.register_per_rank(pools=pools)
-        loop.add_callback("epoch_start", lambda _: [m.train() for m in (models.student, models.cyclegan) if m])
-        loop.add_callback("epoch_end", lambda _, means: scheduler.step())
-        loop.add_callback("epoch_end", lambda lp, means: log(f"epoch {lp.state.epoch + 1}/{cfg.schedule.epochs}: "
-                                                             + ", ".join(f"{k} {v:.3f}" for k, v in means.items())))
+        loop.add_callback("before_epoch", lambda _: [m.train() for m in (models.student, models.cyclegan) if m])
+        loop.add_callback("after_epoch", lambda _, means: scheduler.step())
+        loop.add_callback("after_epoch", lambda lp, means: log(f"epoch {lp.state.epoch + 1}/{cfg.schedule.epochs}: "
+                                                               + ", ".join(f"{k} {v:.3f}" for k, v in means.items())))
         if env.dist.main and cfg.run.probes_per_epoch > 0:
-            loop.add_callback("step_end", _prober(models, s_cfg, env, last, len(batches), cfg.run.probes_per_epoch,
-                                                  log))
+            loop.add_callback("after_step", _prober(models, s_cfg, env, last, len(batches), cfg.run.probes_per_epoch,
+                                                    log))
         if on_step is not None:
-            loop.add_callback("step_end", lambda lp, info: on_step(lp.state.global_step, info))
+            loop.add_callback("after_step", lambda lp, info: on_step(lp.state.global_step, info))
         state = loop.fit()
         info = RunInfo(run_dir=cfg.run_dir, config=cfg, device=str(env.device), amp=AMP_NAMES[env.amp_dtype],
                        world_size=env.dist.world_size, epochs_done=state.epoch, global_step=state.global_step,
                        skipped_steps=state.skipped, train_seconds=state.seconds, teacher_seconds=teacher.seconds,
                        teacher_source=teacher.source, teacher_quality=teacher.quality,
                        resumed_from_step=state.resumed_from, peak_memory_mb=_peak_memory_mb(env.device),
-                       images_per_second=state.global_step * loop.images_per_step / max(state.seconds, 1e-9),
-                       mechanism=summarise_probes(cfg.run_dir / METRICS_FILE) if env.dist.main else {})
+                       images_per_second=state.global_step * loop.config.images_per_step / max(state.seconds, 1e-9),
+                       mechanism=summarise_probes(RunFolder(cfg.run_dir).metrics) if env.dist.main else {})
         if env.dist.main and state.resumed_from != state.global_step:  # a finished run is left as it was
-            _finish(cfg, models, info, log)
+            _finish(cfg, models, info)
     return info
 
 
@@ -286,8 +284,10 @@ class _Teacher:
 def _teacher_phase(cfg: TrainConfig, dataset, env: Environment, log: Callable[[str], None]) -> _Teacher:
     if not needs_teacher(cfg):
         return _Teacher(None)
-    model, record, source, seconds = obtain_teacher(cfg, dataset, env.device, run_dir=cfg.run_dir,
-                                                    amp_dtype=env.amp_dtype, dist=env.dist, log=log)
+    model, record, source, seconds = obtain_teacher(
+        cfg.teacher, cfg.data, cfg.model, dataset, env.device, seed=cfg.run.seed, run_dir=cfg.run_dir,
+        amp_dtype=env.amp_dtype, channels_last=cfg.run.channels_last, max_nonfinite=cfg.run.max_nonfinite,
+        progress=cfg.run.progress, dist=env.dist, log=log)
     return _Teacher(model, source, seconds, record.quality)
 
 
@@ -306,13 +306,14 @@ def _run_folder(cfg: TrainConfig, env: Environment, log: Callable[[str], None]):
 
 def _fit_loop(cfg: TrainConfig, env: Environment, step, batches, guard: NonFiniteGuard, lr,
               log: Callable[[str], None]) -> FitLoop:
-    run = cfg.run
-    return FitLoop("TS-GAN", step, batches, epochs=cfg.schedule.epochs, device=env.device,
-                   images_per_step=2 * cfg.data.P * cfg.data.K * env.dist.world_size,
-                   checkpoint_path=cfg.run_dir / CHECKPOINT_FILE, metrics_path=cfg.run_dir / METRICS_FILE,
-                   meta=_trained_settings(cfg), log_every=run.log_every, checkpoint_every=run.checkpoint_every,
-                   progress=run.progress, guard=guard, max_nonfinite=run.max_nonfinite, lr=lr,
-                   show=("reid_id", "reid_tri", "g_cyc", "d_ir_real"), dist=env.dist, log=log)
+    run, folder = cfg.run, RunFolder(cfg.run_dir)
+    settings = LoopConfig(epochs=cfg.schedule.epochs, images_per_step=2 * cfg.data.P * cfg.data.K * env.dist.world_size,
+                          log_every=run.log_every, checkpoint_every=run.checkpoint_every,
+                          max_nonfinite=run.max_nonfinite, progress=run.progress,
+                          show=("reid_id", "reid_tri", "g_cyc", "d_ir_real"), checkpoint_path=folder.checkpoint,
+                          metrics_path=folder.metrics)
+    return FitLoop("TS-GAN", step, batches, settings, device=env.device, meta=_trained_settings(cfg), guard=guard,
+                   lr=lr, dist=env.dist, log=log)
 
 
 def _trained_settings(cfg: TrainConfig) -> dict:
@@ -322,37 +323,29 @@ def _trained_settings(cfg: TrainConfig) -> dict:
 def _prepare_folder(cfg: TrainConfig, run_dir: Path, log: Callable[[str], None]) -> None:
     for stale in run_dir.glob(".*.tmp*"):  # a write interrupted by a kill (the file it replaces is intact)
         stale.unlink()
-    if not cfg.run.resume and any((run_dir / n).exists() for n in (CHECKPOINT_FILE, TEACHER_CHECKPOINT_FILE)):
+    folder = RunFolder(run_dir)
+    if not cfg.run.resume and any(p.exists() for p in (folder.checkpoint, folder.teacher_checkpoint)):
         log(f"run.resume=false: clearing the previous run in {run_dir}")
         clear_run(run_dir)
-    if (run_dir / CHECKPOINT_FILE).exists() and (run_dir / CONFIG_FILE).exists():
+    if folder.checkpoint.exists() and folder.config.exists():
         _check_resumable(cfg, run_dir)
-    save_config(cfg, run_dir / CONFIG_FILE)
+    save_config(cfg, folder.config)
     log(f"run folder: {run_dir}")
     log(f"settings that differ from the paper's:\n{format_diff(cfg)}")
 
 
-def _finish(cfg: TrainConfig, models: TSGANModels, info: RunInfo, log: Callable[[str], None]) -> None:
-    """The backbone alone for testing, the loss curves, ``train_info.json``."""
+def _finish(cfg: TrainConfig, models: TSGANModels, info: RunInfo) -> None:
+    """The backbone alone for testing, and ``train_info.json``."""
     student = unwrap(models.student)
+    folder = RunFolder(info.run_dir)
     settings = {"height": cfg.data.height, "width": cfg.data.width, "pad": cfg.data.crop_pad, "variant": cfg.variant,
                 "seed": cfg.run.seed, "epochs": info.epochs_done, "preset": cfg.preset}
-    save_network(info.run_dir / BACKBONE_FILE, student, NetworkRecord("backbone", network_arch(student), settings,
-                                                                       data_tag(cfg.data)))
-    from tsgan_lib.report.curves import plot_loss_curves
-
-    try:
-        import matplotlib.pyplot as plt
-
-        fig = plot_loss_curves(info.run_dir / METRICS_FILE)
-        fig.savefig(info.run_dir / CURVES_FILE, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-    except ValueError as err:  # nothing logged (zero epochs)
-        log(f"no loss curves: {err}")
+    save_network(folder.backbone, student, NetworkRecord("backbone", network_arch(student), settings,
+                                                          data_tag(cfg.data)))
     d = asdict(info)
     d.pop("config")
-    write_json(info.run_dir / TRAIN_INFO_FILE, {k: str(v) if isinstance(v, Path) else round(v, 3)
-                                                 if isinstance(v, float) else v for k, v in d.items()})
+    write_json(folder.train_info, {k: str(v) if isinstance(v, Path) else round(v, 3)
+                                   if isinstance(v, float) else v for k, v in d.items()})
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -363,63 +356,3 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 def _silent(msg: str) -> None:
     pass
-
-
-def run(cfg: TrainConfig, **eval_kwargs) -> tuple[RunInfo, dict]:
-    """:func:`train`, then :func:`tsgan_lib.report.results.evaluate_run` (``results.json``, rank 0)."""
-    from tsgan_lib.report.results import evaluate_run
-
-    dist = distributed.from_environment()
-    with StopRequest() as stop:
-        info = train(cfg)
-        stop.check(f"after training, before the test ({BACKBONE_FILE} is saved)", dist, info.device)
-        if not dist.main:
-            return info, {}
-        with stop.immediate("during the test (nothing is lost: it runs again)"):
-            results, _ = evaluate_run(cfg.run_dir, device=cfg.run.device, **eval_kwargs)
-    return info, results
-
-
-#: The summary ``run_trials`` writes in the base run folder (the trials' mean ± std).
-TRIALS_FILE = "results_trials.json"
-
-
-def run_trials(preset: str | Path | None, overrides=(), trials=range(1, 11),
-               log: Callable[[str], None] = print) -> dict:
-    """RegDB's protocol: one model per trial (trained on that trial's training identities, tested on its test
-    identities), each in ``<run.dir>/trial_<t>`` (resumable like any run), then the mean ± std over the trials
-    (:func:`tsgan_lib.report.results.aggregate_trials`), written to ``<run.dir>/results_trials.json`` on rank 0.
-    ``preset`` and ``overrides`` as for :func:`tsgan_lib.train.config.resolve_config`. A stop request
-    between two trials stops there (the finished trials are kept)."""
-    from tsgan_lib.data.regdb import TRIALS
-    from tsgan_lib.report.results import aggregate_trials
-
-    from .config import resolve_config
-
-    base = resolve_config(preset, overrides)
-    trials = list(trials)
-    if base.data.dataset != "regdb":
-        raise ConfigError(f"trials {trials}: only RegDB has trials (data.dataset is {base.data.dataset!r}); "
-                          "SYSU-MM01's test draws its galleries again instead (eval.trials)")
-    outside, twice = [t for t in trials if t not in TRIALS], [t for t in trials if trials.count(t) > 1]
-    if not trials or outside or twice:
-        problem = ("no trial is given" if not trials else f"RegDB has no trial {outside[0]}" if outside
-                   else f"trial {twice[0]} is given twice")
-        raise ConfigError(f"trials {trials}: {problem}; expected trials among {TRIALS[0]}..{TRIALS[-1]} "
-                          "(e.g. 1-10 or 1,3,5)")
-    all_results, dist, device = [], distributed.from_environment(), "cpu"
-    with StopRequest() as stop:
-        for i, t in enumerate(trials):
-            if i:
-                stop.check(f"between RegDB trials {trials[i - 1]} and {t} (trial {trials[i - 1]} is tested)", dist,
-                           device)
-            cfg = base.replace(data__trial=t, run__dir=str(base.run_dir / f"trial_{t}"))
-            log(f"== RegDB trial {t}: {cfg.run_dir}")
-            info, results = run(cfg)
-            all_results.append(results)
-            device = info.device
-    if not dist.main:
-        return {}
-    summary = aggregate_trials(all_results)
-    write_json(base.run_dir / TRIALS_FILE, summary)
-    return summary
