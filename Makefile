@@ -16,7 +16,7 @@ export MPLBACKEND := Agg
 DEMO_NOTEBOOK := notebooks/04_train.ipynb
 DEMO_OUT      := runs/$(notdir $(DEMO_NOTEBOOK))
 
-.PHONY: env demo test test-fast unit nbtest bench ablation ablation-thermal readings clean
+.PHONY: env demo test test-fast unit nbtest bench ablation ablation-thermal readings compare clean
 
 env: $(STAMP)
 
@@ -60,6 +60,15 @@ ablation-thermal: env
 # docs/results/readings_synthetic.{md,json}.
 readings: env
 	$(BIN)/python -m tsgan_lib ablation --readings --seeds $(SEEDS)
+
+# TS-GAN beside the field's baselines (AGW, CAJ) on each stand-in, the same seeds for every row, paired against the
+# backbone: docs/results/comparison_{sysu,regdb,llcm}.{md,json}. On SYSU-MM01 the Table II runs of make ablation
+# are reused; RegDB and LLCM train in runs/compare_<dataset>.
+COMPARE_SEEDS ?= 0 1 2
+compare: env
+	$(BIN)/python -m tsgan_lib ablation --compare sysu --seeds $(COMPARE_SEEDS)
+	$(BIN)/python -m tsgan_lib ablation --compare regdb --seeds $(COMPARE_SEEDS)
+	$(BIN)/python -m tsgan_lib ablation --compare llcm --seeds $(COMPARE_SEEDS)
 
 bench: env
 	$(BIN)/python benchmarks/bench_eval.py

@@ -222,10 +222,20 @@ def cmd_ablation(args: argparse.Namespace) -> int:
                              "give one")
         overrides[sensor] = args.sensor
     name = args.name or ("synthetic" if args.sensor in (None, "nir") else f"synthetic_{args.sensor}")
-    target = "make readings" if args.readings is not None else "make ablation"
+    target = "make compare" if args.compare else "make readings" if args.readings is not None else "make ablation"
     command = target if os.environ.get("MAKELEVEL") else "python -m tsgan_lib ablation " + " ".join(sys.argv[2:])
     runs_dir = user_path(args.runs_dir) if args.runs_dir else resolve_path(f"runs/ablation_{name}")
     out = user_path(args.out) if args.out else REPO_ROOT / "docs" / "results"
+    if args.compare:
+        from tsgan_lib.report.comparison import COMPARISON_ROWS, run_comparison
+
+        if args.readings is not None or args.sensor:
+            raise UsageError("--compare takes neither --readings nor --sensor: it compares the rows on one stand-in")
+        if not args.runs_dir and args.compare != "sysu":
+            runs_dir = resolve_path(f"runs/compare_{args.compare}")
+        run_comparison(args.compare, args.seeds or [0, 1, 2], args.rows or COMPARISON_ROWS, runs_dir=runs_dir,
+                       out=out, overrides=overrides, command=command, train=not args.finished_only)
+        return 0
     if args.readings is not None:
         from tsgan_lib.report.readings import READINGS, run_readings
 
@@ -235,6 +245,10 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         run_readings(args.seeds or [0, 1, 2, 3, 4], args.readings or tuple(READINGS), runs_dir=runs_dir, out=out,
                      name=name, overrides=overrides, command=command, train=not args.finished_only)
         return 0
+    baselines = [r for r in args.rows or () if r not in TABLE2_VARIANTS]
+    if baselines:
+        raise UsageError(f"--rows {' '.join(baselines)}: not rows of Table II; the field's baselines are compared "
+                         "with --compare sysu|regdb|llcm")
     run_ablation(args.seeds or [0, 1, 2, 3, 4], args.rows or TABLE2_VARIANTS, runs_dir=runs_dir, out=out, name=name,
                  overrides=overrides, command=command)
     return 0
@@ -315,10 +329,12 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _ablation_arguments(p: argparse.ArgumentParser) -> None:
-    from tsgan_lib.train.steps import TABLE2_VARIANTS
+    from tsgan_lib.train.steps import ROWS
 
-    p.add_argument("--seeds", type=int, nargs="+", action="extend", help="training seeds (default: 0 1 2 3 4)")
-    p.add_argument("--rows", nargs="+", action="extend", choices=TABLE2_VARIANTS, help="Table II rows (default: all)")
+    p.add_argument("--seeds", type=int, nargs="+", action="extend",
+                   help="training seeds (default: 0 1 2 3 4; with --compare 0 1 2)")
+    p.add_argument("--rows", nargs="+", action="extend", choices=ROWS,
+                   help="rows (default: Table II's; with --compare the backbone, AGW, CAJ and the TS-GAN rows)")
     p.add_argument("--sensor", choices=("nir", "thermal"), action=_Once,
                    help="the stand-in's IR cameras (default: the presets')")
     p.add_argument("--set", nargs="+", action="extend", default=[], metavar="NAME=VALUE", help="settings for every run")
@@ -329,8 +345,13 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
                    help="instead of Table II: the readings table, the full model (and the backbone) with each reading "
                         "of the paper flipped from the default (all when none is named), in the same run folder; "
                         "writes readings_<name>.{md,json}")
+    p.add_argument("--compare", choices=("sysu", "regdb", "llcm"), action=_Once,
+                   help="instead of Table II: TS-GAN beside the field's baselines (AGW, CAJ) on that stand-in, "
+                        "paired against the backbone; writes comparison_<dataset>.{md,json} (runs: "
+                        "runs/compare_<dataset>; for sysu the Table II runs' folder, whose rows it reuses)")
     p.add_argument("--finished-only", action="store_true",
-                   help="with --readings: tabulate the finished runs only, train nothing (rows may have fewer seeds)")
+                   help="with --readings or --compare: tabulate the finished runs only, train nothing (rows may "
+                        "have fewer seeds)")
 
 
 def _search_arguments(p: argparse.ArgumentParser) -> None:

@@ -199,17 +199,20 @@ class NetworkRecord:
 
 def _build(record: NetworkRecord) -> nn.Module:
     from tsgan_lib.models import build_backbone, build_cyclegan_from_config
+    from tsgan_lib.models.agw import build_agw_backbone
 
     if record.kind == "cyclegan":
         return build_cyclegan_from_config(record.arch)
-    return build_backbone(int(record.arch["num_classes"]), int(record.arch["depth"]), pretrained=False)
+    build = build_agw_backbone if record.arch.get("arch") == "agw" else build_backbone
+    return build(int(record.arch["num_classes"]), int(record.arch["depth"]), pretrained=False)
 
 
 def network_arch(module: nn.Module) -> dict:
     """The ``arch`` entry of a module's record (what :func:`load_network` rebuilds)."""
     if hasattr(module, "config_dict"):  # a CycleGAN
         return module.config_dict()
-    return {"depth": int(module.depth), "num_classes": int(module.num_classes)}
+    arch = {"depth": int(module.depth), "num_classes": int(module.num_classes)}
+    return {**arch, "arch": "agw"} if hasattr(module, "non_local_names") else arch  # AGW's network (models/agw.py)
 
 
 def save_network(path: str | os.PathLike, module: nn.Module, record: NetworkRecord) -> Path:

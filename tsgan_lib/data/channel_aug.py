@@ -267,6 +267,19 @@ def build_caj_transforms(height: int = 288, width: int = 144, pad: int | None = 
     return CAJTransforms(**views)
 
 
+def caj_views(x_rgb: Tensor, x_ir: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """CAJ's three views of an already augmented (cropped, flipped, normalised) step batch, on its device:
+    ``(weak, strong, ir)`` with :data:`CAJ_VIEWS`' erasing and channel draws (``reid.channel_aug``; the
+    trainer's path). Unlike the per-image :class:`CAJTransforms`, the strong view shares the weak view's crop
+    and flip (CAJ draws them again): both views come from the one sampled tensor."""
+    h, w = x_rgb.shape[-2:]
+    views = []
+    for x, spec in ((x_rgb, CAJ_VIEWS["rgb_weak"]), (x_rgb, CAJ_VIEWS["rgb_strong"]), (x_ir, CAJ_VIEWS["ir"])):
+        views.append(channel_augment_batch(x, draw_channel_aug(len(x), h, w, spec.erasing, spec.channel_probs,
+                                                               generator)))
+    return views[0], views[1], views[2]
+
+
 def caj_batch(x_rgb_weak: Tensor, x_rgb_strong: Tensor, x_ir: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     """One step's images and labels in CAJ's order: ``cat(weak, strong, ir)``
     and ``cat(y, y, y)`` (each visible image counts twice, train_ext.py line 288)."""

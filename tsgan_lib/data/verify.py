@@ -40,7 +40,7 @@ from typing import Sequence
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar (a saved notebook keeps its last state)
 
 from .datasets import EMPTY_FILE, check_ir_grey, decode_image
 from .records import IR, DatasetError

@@ -34,7 +34,7 @@ from .reid import ReIDLossConfig, id_loss, pairwise_euclidean, reid_loss, smooth
 from .teacher_student import (TSLossConfig, feature_map_mse, ts_cross_domain_loss, ts_fake_ir_loss, ts_loss,
                               ts_real_ir_loss)
 from .terms import LossTerms, detach_terms, sum_terms
-from .wrt import softmax_weights, squared_difference_loss, weighted_pair_distances, wrt_loss
+from .wrt import TRIPLET_FORMS, softmax_weights, squared_difference_loss, triplet_term, weighted_pair_distances, wrt_loss
 
 #: equation number -> the function that implements it
 EQUATIONS = {
@@ -51,5 +51,6 @@ __all__ = [
     "ReIDLossConfig", "id_loss", "pairwise_euclidean", "reid_loss", "smooth_labels", "triplet_loss",
     "TSLossConfig", "feature_map_mse", "ts_cross_domain_loss", "ts_fake_ir_loss", "ts_loss", "ts_real_ir_loss",
     "LossTerms", "detach_terms", "sum_terms", "EQUATIONS",
-    "softmax_weights", "squared_difference_loss", "weighted_pair_distances", "wrt_loss",
+    "TRIPLET_FORMS", "softmax_weights", "squared_difference_loss", "triplet_term", "weighted_pair_distances",
+    "wrt_loss",
 ]

@@ -15,7 +15,7 @@ the ``fake_ir`` probes of a run measure) only adds noise to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,8 @@ class ReIDLossConfig:
     margin: Annotated[float, NonNegative] = 0.3           # m, triplet margin (11)
     label_smoothing: Annotated[float, Probability] = 0.1  # ε of Eq. (10)
     on_fake_ir: bool = False      # ID and triplet losses also on X_I' with X_R's labels (docs/interpretations.md, 7)
+    triplet: Literal["batch_hard", "wrt", "squared_difference"] = "batch_hard"  # Eq. (11) (paper), AGW's WRT or CAJ's squared difference (losses/wrt.py; no margin)
+    channel_aug: bool = False  # CAJ's views in ID and triplet: X_R, a channel-exchanged X_R, X_I channel-augmented (data/channel_aug.py)
 
 
 def smooth_labels(targets: Tensor, num_classes: int, epsilon: float) -> Tensor:

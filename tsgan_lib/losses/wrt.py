@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .reid import pairwise_euclidean
+from .reid import pairwise_euclidean, triplet_loss
 
 SQUARED_DIFFERENCE_CLAMP = 88.0  # max of γΔ² before exp (ICCV21_CAJ/loss.py line 148)
 
@@ -94,3 +94,20 @@ def squared_difference_loss(feat: Tensor, targets: Tensor, alpha: float = 1.0, g
     sq = (gamma * (d_p - d_n).pow(2)).clamp(max=SQUARED_DIFFERENCE_CLAMP)
     sign = torch.where(d_p > d_n, 1.0, -1.0).to(sq.dtype)
     return _mean_over(F.softplus(sign * sq), valid)
+
+
+#: ``reid.triplet``'s values: the paper's Eq. (11), AGW's WRT, CAJ's squared difference
+TRIPLET_FORMS = ("batch_hard", "wrt", "squared_difference")
+
+
+def triplet_term(feat: Tensor, targets: Tensor, form: str = "batch_hard", margin: float = 0.3) -> Tensor:
+    """The triplet term of L_ReID in the form ``reid.triplet`` names: Eq. (11)'s batch-hard triplet with
+    margin ``margin`` (:func:`~tsgan_lib.losses.reid.triplet_loss`), :func:`wrt_loss` or
+    :func:`squared_difference_loss` (no margin)."""
+    if form == "batch_hard":
+        return triplet_loss(feat, targets, margin)
+    if form == "wrt":
+        return wrt_loss(feat, targets)
+    if form == "squared_difference":
+        return squared_difference_loss(feat, targets)
+    raise ValueError(f"unknown triplet form {form!r}; expected one of {TRIPLET_FORMS}")

@@ -11,7 +11,7 @@ are CycleGAN's (docs/interpretations.md, 5).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Literal
 
 from tsgan_lib.ranges import OneOf
 
@@ -27,5 +27,6 @@ class ModelConfig:
 
     depth: Annotated[int, OneOf(*DEPTHS)] = 50  # ResNet depth of the student and the teacher (paper IV.B: ResNet-50)
     pretrained: bool = True    # ImageNet initialisation of both (paper IV.B)
+    arch: Literal["resnet", "agw"] = "resnet"  # the student's network: the strong baseline's ResNet (paper) or AGW's (non-local blocks, GeM)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)              # G_I and G_R
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)  # D_I and D_R

@@ -65,6 +65,14 @@ def run_row(variant: str, seed: int, runs_dir: Path, overrides: dict | None = No
     return results
 
 
+def finished_table2_runs(runs_dir: str | Path) -> dict[tuple[str, int], dict]:
+    """``{(variant, seed): results}`` of the finished Table II runs in ``runs_dir`` with the defaults (no
+    reading flipped; the field's baselines left out), for :func:`collect`."""
+    rows = [(folder.row_key, folder.path) for folder in RunFolder.finished_rows(runs_dir)]
+    return {(variant, seed): load_results(path) for (variant, reading, seed), path in rows
+            if variant in VARIANTS and reading is None}
+
+
 def check_finished_run(cfg: TrainConfig, label: str) -> None:
     """Refuse to report a finished run as ``label`` when its recorded settings (its ``config.json``)
     differ from ``cfg`` in anything its numbers depend on; the message names each difference."""

@@ -43,6 +43,7 @@ from tsgan_lib.eval.protocol import labels, sysu_query_gallery
 from tsgan_lib.errors import MissingFileError
 from tsgan_lib.files import RunFolder, load_backbone, read_json, write_json
 from tsgan_lib.models import ReIDBackbone, build_backbone
+from tsgan_lib.models.agw import build_agw_backbone
 from tsgan_lib.train.config import TrainConfig, load_config
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
@@ -139,7 +140,8 @@ def chance_by_setting(cfg: TrainConfig, dataset, settings, trials: int) -> dict[
 def untrained_backbone(cfg: TrainConfig, num_classes: int) -> ReIDBackbone:
     """The student as the trainer initialises it (same seed)."""
     seed_everything(cfg.run.seed)
-    return build_backbone(num_classes, cfg.model.depth, cfg.model.pretrained)
+    build = build_agw_backbone if cfg.model.arch == "agw" else build_backbone
+    return build(num_classes, cfg.model.depth, cfg.model.pretrained)
 
 
 def dataset_label(cfg: TrainConfig, dataset) -> str:
@@ -220,3 +222,22 @@ def aggregate_trials(results: list[dict]) -> dict:
 
 
 
+
+
+def load_run(run_dir: str | os.PathLike, device: str | torch.device = "auto") -> dict:
+    """A trained run ready to study: ``{"dir", "cfg", "dataset", "test", "feats", "label"}``, its configuration,
+    data, the test records and the backbone's features of every test image (extracted once, on ``device``)."""
+    from tsgan_lib.data import ImageDataset, build_transform
+    from tsgan_lib.eval.features import extract_features
+
+    from .vocab import VARIANT_NAMES
+
+    run_dir, device = resolve_path(run_dir), resolve_device(device)
+    cfg = load_config(RunFolder(run_dir).config)
+    dataset = load_data(cfg.data)
+    model, record = load_backbone(run_dir, device)
+    test = list(dataset.test)
+    feats = extract_features(model, ImageDataset(test, build_transform(False, cfg.data.height, cfg.data.width)),
+                             device=device)
+    label = f"{run_dir.name} ({VARIANT_NAMES[cfg.variant]}, {record.settings.get('epochs')} epochs)"
+    return {"dir": run_dir, "cfg": cfg, "dataset": dataset, "test": test, "feats": feats, "label": label}

@@ -15,11 +15,11 @@ from __future__ import annotations
 from tsgan_lib.eval.driver import METRICS, REGDB_DIRECTIONS
 from tsgan_lib.eval.llcm import LLCM_DIRECTIONS
 from tsgan_lib.eval.tables import TABLE_II, markdown_table  # noqa: F401 (the one Markdown writer)
-from tsgan_lib.train.steps import TABLE2_VARIANTS
+from tsgan_lib.train.steps import BASELINE_VARIANTS, TABLE2_VARIANTS
 
 VARIANTS = TABLE2_VARIANTS
-#: "backbone" -> "Backbone", ..., "jd_all_ts" -> "TS-GAN_JD^allTS" (the paper's labels)
-VARIANT_NAMES = dict(zip(TABLE2_VARIANTS, TABLE_II))
+#: "backbone" -> "Backbone", ..., "jd_all_ts" -> "TS-GAN_JD^allTS" (the paper's labels); the field's baselines
+VARIANT_NAMES = {**dict(zip(TABLE2_VARIANTS, TABLE_II)), **dict(zip(BASELINE_VARIANTS, ("AGW", "CAJ")))}
 METRIC_NAMES = METRICS
 
 

@@ -4,7 +4,7 @@ Every default is stated once, in the component that owns it, with the
 paper's value and section::
 
     TrainConfig
-      variant    Table II row (steps.TABLE2_VARIANTS)
+      variant    Table II row (steps.TABLE2_VARIANTS) or a baseline of the field (steps.BASELINE_VARIANTS)
       data       DataConfig        tsgan_lib/data/config.py     dataset, stand-in, 288x144, P=8 x K=4
       model      ModelConfig       tsgan_lib/models/config.py   ResNet-50 ImageNet; generator / discriminator
       reid       ReIDLossConfig    tsgan_lib/losses/reid.py     λ1=3, λ2=1, λ3=0.1, m=0.3, ε=0.1 (Eq. 8-11)
@@ -54,7 +54,7 @@ from tsgan_lib.utils import REPO_ROOT, resolve_path
 
 from .schedule import ScheduleConfig
 from .settings import ConfigError, check_ranges, closest, coerce, describe, field_types, flatten, plain, path_settings
-from .steps import TABLE2_VARIANTS, OptimConfig, TSGANConfig, table2_config
+from .steps import BASELINE_VARIANTS, ROWS, OptimConfig, TSGANConfig, table2_config
 from .teacher import TeacherConfig
 
 PARAMS_DIR = REPO_ROOT / "params"
@@ -82,7 +82,7 @@ class RunConfig:
 class TrainConfig:
     """Everything one run of Algorithm 1 needs; every default is the paper's (see the module docstring)."""
 
-    variant: Annotated[str, OneOf(*TABLE2_VARIANTS, why="Table II's rows")] = "jd_all_ts"  # Table II row (jd_all_ts: the full model)
+    variant: Annotated[str, OneOf(*ROWS, why="Table II's rows and the field's baselines")] = "jd_all_ts"  # Table II row (jd_all_ts: the full model) or a baseline (agw, caj)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     reid: ReIDLossConfig = field(default_factory=ReIDLossConfig)
@@ -273,6 +273,14 @@ def resolve_config(preset: str | os.PathLike | None = None,
     return cfg
 
 
+#: What makes a baseline row that baseline (its other settings, the optimiser and schedule, may follow the data)
+BASELINE_SETTINGS = {
+    "agw": {"model.arch": "agw", "reid.triplet": "wrt", "reid.channel_aug": False},
+    "caj": {"model.arch": "agw", "reid.triplet": "squared_difference", "reid.channel_aug": True},
+}
+assert set(BASELINE_SETTINGS) == set(BASELINE_VARIANTS)
+
+
 def validate(cfg: TrainConfig) -> None:
     """Raise :class:`ConfigError` naming the setting when a value is impossible: first
     each setting against the range its component states beside its default
@@ -296,6 +304,13 @@ def validate(cfg: TrainConfig) -> None:
         if sched.warmup_epochs > sched.epochs:
             raise bad(f"{name}.warmup_epochs", sched.warmup_epochs,
                       f"at most {name}.epochs={sched.epochs}: the warm-up happens inside the run")
+    if cfg.teacher.loss.channel_aug:
+        raise bad("teacher.loss.channel_aug", True, "False: the teacher trains on IR images alone, CAJ's views need "
+                  "visible ones (reid.channel_aug is the student's)")
+    for setting, value in BASELINE_SETTINGS.get(cfg.variant, {}).items():
+        if cfg.flat()[setting] != value:
+            raise bad(setting, cfg.flat()[setting], f"{value!r}: variant {cfg.variant!r} names that baseline, whose "
+                      f"{setting} is {value!r} (its presets set it: params/synthetic_{cfg.variant}.yaml)")
     if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", cfg.run.device):
         raise bad("run.device", cfg.run.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
 

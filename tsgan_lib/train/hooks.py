@@ -83,11 +83,11 @@ class ProgressBar(Hook):
         self.show, self.enabled, self.bar = show, enabled, None
 
     def before_epoch(self, loop) -> None:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # the text bar: a saved notebook (papermill) keeps its last state; a widget kept "0%"
 
         self.bar = tqdm(total=len(loop.batches), initial=loop.state.step_in_epoch, unit="step", leave=True,
                         desc=f"{loop.name} {loop.epoch + 1}/{loop.config.epochs}", disable=not self.enabled,
-                        dynamic_ncols=True)
+                        dynamic_ncols=True, mininterval=1.0)
 
     def after_step(self, loop, info: dict) -> None:
         self.bar.update(1)

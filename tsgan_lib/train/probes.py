@@ -46,8 +46,7 @@ from tsgan_lib.models import gan_to_reid, reid_to_gan
 from .precision import autocast
 from .steps import TSGANConfig, TSGANModels, _check, backbone_terms, frozen
 
-#: The inputs of the student's batch, in the order backbone_terms concatenates them.
-INPUTS = ("rgb", "ir", "ir_fake")
+#: The TS terms of Eq. (16), by name.
 TS_TERMS = ("ts_cd", "ts_real_ir", "ts_fake_ir")
 #: The name prefixes of the probes' values.
 PROBE_PREFIXES = ("grad_share.", "grad_norm.", "fake_ir.", "d_ir_acc.")
@@ -104,7 +103,7 @@ def gradient_shares(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Te
         shares[f"grad_norm.{where}"] = total
     if reid_grad is not None:
         sq = [float(part.pow(2).sum()) for part in reid_grad.split(b)]
-        shares.update({f"grad_share.fmap_reid.{INPUTS[j]}": v / (sum(sq) or 1.0) for j, v in enumerate(sq)})
+        shares.update({f"grad_share.fmap_reid.{out['inputs'][j]}": v / (sum(sq) or 1.0) for j, v in enumerate(sq)})
     return shares, {k: (v.detach() if isinstance(v, Tensor) else v) for k, v in out.items()}
 
 
@@ -122,7 +121,7 @@ def fake_ir_identity(models: TSGANModels, x_ir: Tensor, labels: Tensor, cache: M
             out["fake_ir.teacher_acc"] = _accuracy(models.teacher.logits(gan_to_reid(x_fake)).float(), labels)
             out["fake_ir.teacher_acc_on_real_ir"] = _accuracy(models.teacher.logits(x_ir).float(), labels)
         if student_logits is not None:
-            rgb, real, fake = student_logits.float().split(b)
+            rgb, real, fake = student_logits.float().split(b)[:3]
             out["fake_ir.student_acc"] = _accuracy(fake, labels)
             out["fake_ir.student_acc_on_real_ir"] = _accuracy(real, labels)
             out["fake_ir.student_acc_on_rgb"] = _accuracy(rgb, labels)

@@ -38,15 +38,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
 
 from tsgan_lib.losses import (GANLossConfig, ReIDLossConfig, TSLossConfig, backbone_gan_loss, cycle_loss,
                               discriminator_loss, fake_set_m, generator_adversarial_loss, generator_loss,
-                              id_loss, identity_loss, reid_loss, sum_terms, triplet_loss, ts_cross_domain_loss,
+                              id_loss, identity_loss, reid_loss, sum_terms, triplet_term, ts_cross_domain_loss,
                               ts_fake_ir_loss, ts_loss, ts_real_ir_loss)
+from tsgan_lib.data.channel_aug import caj_views
 from tsgan_lib.models import CycleGAN, FrozenTeacher, ReIDBackbone, discriminate_ir, gan_to_reid, reid_to_gan
 from tsgan_lib.ranges import NonNegative, Positive, Range
 
@@ -54,6 +55,11 @@ from .pool import SamplePool
 from .precision import autocast, optimise
 
 TABLE2_VARIANTS = ("backbone", "od_single_ts", "od_all_ts", "jd_all_ts")
+#: The field's baselines, rows beside Table II's: the backbone's step (no GAN, no teacher) with their own
+#: network, triplet form and augmentation, which their presets set (params/*_agw.yaml, params/*_caj.yaml)
+BASELINE_VARIANTS = ("agw", "caj")
+HEAD_MODULES = ("bnneck.", "classifier.")  # the student's BNNeck and classifier (optim.lr_head_factor)
+ROWS = TABLE2_VARIANTS + BASELINE_VARIANTS
 
 
 @dataclass
@@ -71,8 +77,9 @@ def table2_config(variant: str) -> TSGANConfig:
     """The rows of the paper's Table II as configs (paper defaults otherwise):
     ``"backbone"`` (no GAN, no TS), ``"od_single_ts"`` (ordinary D_I, Eq. 15
     only), ``"od_all_ts"`` (ordinary D_I, Eq. 13-15), ``"jd_all_ts"`` (joint
-    D_I, Eq. 13-15: the full model)."""
-    if variant == "backbone":
+    D_I, Eq. 13-15: the full model). The field's baselines (``"agw"``, ``"caj"``) train
+    the backbone's step; what makes them AGW or CAJ is in their settings."""
+    if variant == "backbone" or variant in BASELINE_VARIANTS:
         return TSGANConfig(use_gan=False, ts=TSLossConfig(use_cross_domain=False, use_same_domain=False))
     if variant == "od_single_ts":
         return TSGANConfig(joint_disc=False, ts=TSLossConfig(use_same_domain=False))
@@ -80,7 +87,7 @@ def table2_config(variant: str) -> TSGANConfig:
         return TSGANConfig(joint_disc=False)
     if variant == "jd_all_ts":
         return TSGANConfig()
-    raise ValueError(f"unknown Table II variant {variant!r}; choose from {TABLE2_VARIANTS}")
+    raise ValueError(f"unknown variant {variant!r}; choose from {ROWS}")
 
 
 @dataclass
@@ -179,7 +186,9 @@ def backbone_terms(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Ten
 
     The student runs once on [X_R; X_I; X_I'] (one BN batch); the ID and
     triplet terms see X_R and X_I, and X_I' too with ``cfg.reid.on_fake_ir``
-    (X_I'[i] then carries X_R[i]'s identity). ``cache`` (updated in place)
+    (X_I'[i] then carries X_R[i]'s identity). With ``cfg.reid.channel_aug`` (CAJ) X_R and X_I
+    become CAJ's views and a channel-exchanged X_R joins them (:func:`~tsgan_lib.data.channel_aug.caj_views`);
+    the triplet term has the form ``cfg.reid.triplet``. ``cache`` (updated in place)
     gives ``x_ir_fake`` (else G_I(X_R) is computed without grad) and
     ``fmap_t_ir_fake``. Returns ``(terms, out)``: ``out`` holds the student's
     concatenated map ``fmap`` and ``logits``, the per-input maps ``fmap_s_*``
@@ -194,15 +203,23 @@ def backbone_terms(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Ten
             cache["x_ir_fake"] = gan.gen_ir(reid_to_gan(x_rgb)).detach()
     x_ir_fake_reid = gan_to_reid(cache["x_ir_fake"].to(x_rgb.dtype)) if cfg.use_gan else None
 
-    parts = [x_rgb, x_ir] + ([x_ir_fake_reid] if cfg.use_gan else [])
+    x_rgb_strong = None
+    if cfg.reid.channel_aug:  # CAJ's views: X_R weak (erasing), X_R strong (channel exchange), X_I (erasing, grey)
+        x_rgb, x_rgb_strong, x_ir = caj_views(x_rgb, x_ir)
+    parts = [x_rgb, x_ir] + ([x_ir_fake_reid] if cfg.use_gan else []) + ([x_rgb_strong] if cfg.reid.channel_aug
+                                                                          else [])
     out = dict(student(torch.cat(parts)))
+    out["inputs"] = ["rgb", "ir"] + (["ir_fake"] if cfg.use_gan else []) + (["rgb_strong"] if cfg.reid.channel_aug
+                                                                           else [])
     fmaps = out["fmap"].split(b)
     out["fmap_s_rgb"], out["fmap_s_ir"] = fmaps[0], fmaps[1]
     out["fmap_s_ir_fake"] = fmaps[2] if cfg.use_gan else None
-    n_reid = 3 if (cfg.use_gan and cfg.reid.on_fake_ir) else 2
-    y = labels.repeat(n_reid)
-    loss_id = id_loss(out["logits"][: n_reid * b], y, cfg.reid.label_smoothing)
-    loss_tri = triplet_loss(out["feat"][: n_reid * b], y, cfg.reid.margin)
+    seen = [0, 1] + ([2] if cfg.use_gan and cfg.reid.on_fake_ir else []) + ([len(parts) - 1] if cfg.reid.channel_aug
+                                                                            else [])
+    rows = torch.cat([torch.arange(i * b, (i + 1) * b, device=labels.device) for i in seen])
+    y = labels.repeat(len(seen))
+    loss_id = id_loss(out["logits"][rows], y, cfg.reid.label_smoothing)
+    loss_tri = triplet_term(out["feat"][rows], y, cfg.reid.triplet, cfg.reid.margin)
 
     loss_gan = None
     if cfg.use_gan and cfg.joint_disc:  # Eq. (12): the student's maps in M should look real to D_I
@@ -361,9 +378,26 @@ class OptimConfig:
 
     lr_backbone: Annotated[float, Positive] = 3.5e-4                    # O_B base learning rate (paper IV.B)
     weight_decay: Annotated[float, NonNegative] = 5e-4  # O_B, on weights and biases alike (paper IV.B)
+    backbone: Literal["adam", "sgd"] = "adam"  # O_B's kind (paper IV.B: Adam; AGW and CAJ: SGD, Nesterov momentum)
+    momentum: Annotated[float, Range(0, 1, hi_open=True)] = 0.9  # O_B with backbone=sgd (AGW's train.py: 0.9)
+    lr_head_factor: Annotated[float, Positive] = 1.0  # O_B's lr for the BNNeck and the classifier, times lr_backbone (AGW: 10)
     lr_gan: Annotated[float, Positive] = 2e-4                           # O_G and O_D, constant (CycleGAN's)
     betas_gan: Annotated[tuple[float, float], Range(0, 1, hi_open=True)] = (0.5, 0.999)  # O_G and O_D (CycleGAN's)
     fused: bool | None = None                      # fused Adam kernels; None = on CUDA only (same maths)
+
+
+def backbone_optimizer(student: nn.Module, cfg: OptimConfig, fused: bool = False) -> torch.optim.Optimizer:
+    """O_B: Adam (the paper) or SGD with Nesterov momentum (AGW, CAJ), weight decay on every parameter; the
+    BNNeck and the classifier at ``lr_head_factor`` x ``lr_backbone`` (AGW: 0.1 against 0.01), in a second group."""
+    head = [p for name, p in student.named_parameters() if p.requires_grad and name.startswith(HEAD_MODULES)]
+    body = [p for name, p in student.named_parameters() if p.requires_grad and not name.startswith(HEAD_MODULES)]
+    split = head and cfg.lr_head_factor != 1.0  # one group otherwise (as checkpoints made before the setting hold)
+    groups = ([{"params": body}, {"params": head, "lr": cfg.lr_backbone * cfg.lr_head_factor}] if split
+              else [{"params": [p for p in student.parameters() if p.requires_grad]}])
+    if cfg.backbone == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr_backbone, momentum=cfg.momentum, nesterov=True,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(groups, lr=cfg.lr_backbone, weight_decay=cfg.weight_decay, fused=fused)
 
 
 def make_optimizers(models: TSGANModels, cfg: OptimConfig | None = None) -> dict[str, torch.optim.Optimizer]:
@@ -372,7 +406,7 @@ def make_optimizers(models: TSGANModels, cfg: OptimConfig | None = None) -> dict
     cfg = cfg or OptimConfig()
     params = [p for p in models.student.parameters() if p.requires_grad]
     fused = cfg.fused if cfg.fused is not None else params[0].is_cuda
-    opts = {"b": torch.optim.Adam(params, lr=cfg.lr_backbone, weight_decay=cfg.weight_decay, fused=fused)}
+    opts = {"b": backbone_optimizer(models.student, cfg, fused)}
     if models.cyclegan is not None:
         gan = {"lr": cfg.lr_gan, "betas": cfg.betas_gan, "fused": fused}
         opts["g"] = torch.optim.Adam(models.cyclegan.generator_parameters(), **gan)

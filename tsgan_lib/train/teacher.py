@@ -37,7 +37,7 @@ from tsgan_lib.data.batches import EpochBatches
 from tsgan_lib.data.config import DataConfig, data_tag, train_batches
 from tsgan_lib.eval.single_modality import teacher_quality
 from tsgan_lib.files import NetworkRecord, RunFolder, load_network, network_arch, save_network
-from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_loss
+from tsgan_lib.losses import ReIDLossConfig, id_loss, sum_terms, triplet_term
 from tsgan_lib.models import ReIDBackbone, build_backbone
 from tsgan_lib.models.config import ModelConfig
 from tsgan_lib.ranges import AtLeast, FilePath, NonNegative, Positive
@@ -106,7 +106,8 @@ def pretrain_teacher(batches: Iterable, num_classes: int, cfg: TeacherConfig, de
         with autocast(images, amp_dtype):
             out = net(images)
             terms = {"id": loss_cfg.lambda_id * id_loss(out["logits"].float(), pids, loss_cfg.label_smoothing),
-                     "tri": loss_cfg.lambda_tri * triplet_loss(out["feat"].float(), pids, loss_cfg.margin)}
+                     "tri": loss_cfg.lambda_tri * triplet_term(out["feat"].float(), pids, loss_cfg.triplet,
+                                                                loss_cfg.margin)}
             loss = sum_terms(terms)
         optimizer.zero_grad(set_to_none=True)
         optimise(loss, optimizer, guard.scalers["teacher"])

@@ -34,6 +34,7 @@ from tsgan_lib.data.config import data_tag, load_data, train_batches
 from tsgan_lib.files import (NetworkRecord, RunFolder, RunLock, RunMismatch, load_weights, network_arch, save_network,
                              write_json)
 from tsgan_lib.models import CycleGAN, CycleGANConfig, FrozenTeacher, build_backbone
+from tsgan_lib.models.agw import build_agw_backbone
 from tsgan_lib.utils import resolve_device, seed_everything
 
 from . import distributed
@@ -115,7 +116,8 @@ def build_models(cfg: TrainConfig, num_classes: int, teacher: torch.nn.Module | 
     on CUDA channels-last, the frozen teacher in bf16 when the run computes in bf16."""
     seed_everything(cfg.run.seed)  # the same initial weights whether the teacher was loaded or trained first
     s = step_config(cfg)
-    student = build_backbone(num_classes, cfg.model.depth, cfg.model.pretrained)
+    build = build_agw_backbone if cfg.model.arch == "agw" else build_backbone
+    student = build(num_classes, cfg.model.depth, cfg.model.pretrained)
     frozen_teacher = FrozenTeacher(teacher) if teacher is not None else None
     gan = CycleGAN(student.fmap_channels, CycleGANConfig(cfg.model.generator, cfg.model.discriminator,
                                                          joint_disc=s.joint_disc)) if s.use_gan else None
