@@ -19,6 +19,7 @@ from tinyrun import quiet, tiny
 from tsgan_lib.eval.metrics import chance_rank1
 from tsgan_lib.files import load_backbone, load_weights
 from tsgan_lib.report import evaluate_run, read_metrics
+from tsgan_lib.report.runs import save_loss_curves
 from tsgan_lib.train import NonFiniteLossError, train
 from tsgan_lib.train.trainer import amp_dtype_for
 
@@ -52,9 +53,11 @@ def full_run(tmp_path_factory):
 def test_run_folder_contents(full_run):
     tmp, cfg, info = full_run
     run = cfg.run_dir
-    for name in ("config.json", "metrics.jsonl", "teacher.pt", "checkpoint.pt", "backbone.pt", "loss_curves.png",
-                 "train_info.json"):
+    for name in ("config.json", "metrics.jsonl", "teacher.pt", "checkpoint.pt", "backbone.pt", "train_info.json"):
         assert (run / name).is_file(), name
+    assert not (run / "loss_curves.png").exists()  # a figure: the report layer draws it (tsgan train does, via run())
+    save_loss_curves(run, log=quiet)
+    assert (run / "loss_curves.png").stat().st_size > 0
     assert not (run / "teacher_checkpoint.pt").exists()  # the teacher's resumable state, gone once teacher.pt exists
     assert not (run / ".lock").exists()  # released when the run ends
     assert info.epochs_done == 2 and info.teacher_seconds > 0 and info.teacher_source == "pretrained in this run"
