@@ -161,3 +161,21 @@ def test_a_baseline_trains_and_is_evaluated_on_each_stand_in(tmp_path, monkeypat
     assert results["variant"] == variant
     first = next(iter(results["metrics"]))
     assert 0 <= results["metrics"][first]["R1"] <= 100 and results["untrained"]
+
+
+def test_runs_recorded_before_the_baselines_existed_still_resume_and_their_teachers_fit():
+    """The baselines' settings at their defaults train what earlier runs trained: they stay out of a
+    checkpoint's meta and a teacher's recipe, so records made before them (or with them) still match."""
+    from tsgan_lib.train.settings import without_added_defaults
+    from tsgan_lib.train.teacher import TeacherConfig
+    from tsgan_lib.train.trainer import _trained_settings
+
+    meta = _trained_settings(resolve_config("demo"))
+    assert not {"model.arch", "reid.triplet", "optim.backbone", "teacher.loss.triplet"} & set(meta)
+    caj = _trained_settings(resolve_config("synthetic_caj"))
+    assert caj["model.arch"] == "agw" and caj["reid.channel_aug"] is True
+    recipe = TeacherConfig().recipe()
+    assert "loss.triplet" not in recipe and "loss.lambda_id" in recipe
+    recorded = {**recipe, "loss.triplet": "batch_hard", "loss.channel_aug": False}
+    assert without_added_defaults(recorded, prefix="teacher.") == recipe
+    assert without_added_defaults({**recipe, "loss.triplet": "wrt"}, prefix="teacher.") != recipe

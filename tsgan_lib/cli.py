@@ -234,7 +234,8 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         if not args.runs_dir and args.compare != "sysu":
             runs_dir = resolve_path(f"runs/compare_{args.compare}")
         run_comparison(args.compare, args.seeds or [0, 1, 2], args.rows or COMPARISON_ROWS, runs_dir=runs_dir,
-                       out=out, overrides=overrides, command=command, train=not args.finished_only)
+                       out=out, overrides=overrides, command=command.replace(" --finished-only", ""),
+                       train=not args.finished_only)  # the table names the command that trains its runs
         return 0
     if args.readings is not None:
         from tsgan_lib.report.readings import READINGS, run_readings

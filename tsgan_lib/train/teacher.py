@@ -48,7 +48,7 @@ from .guard import NonFiniteGuard
 from .loop import FitLoop, LoopConfig
 from .precision import autocast, optimise
 from .schedule import ScheduleConfig, build_scheduler
-from .settings import flatten
+from .settings import flatten, without_added_defaults
 from .steps import OptimConfig
 
 
@@ -70,7 +70,8 @@ class TeacherConfig:
         for k in ("path", "P", "K"):  # where it is kept; its batch shape is recorded with the data settings
             d.pop(k)
         d["loss"].pop("lambda_gan")  # the teacher has no GAN term
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()}
+        return without_added_defaults({k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()},
+                                      prefix="teacher.")
 
 
 def pretrain_teacher(batches: Iterable, num_classes: int, cfg: TeacherConfig, device: torch.device, *, depth: int,
@@ -183,6 +184,8 @@ def obtain_teacher(teacher: TeacherConfig, data: DataConfig, model: ModelConfig,
     why = "no teacher.path given"
     if shared is not None and shared.is_file():
         net, record = load_network(shared, device, kind="teacher")
+        if isinstance(record.settings.get("recipe"), dict):  # recorded before or after a setting was added
+            record.settings["recipe"] = without_added_defaults(record.settings["recipe"], prefix="teacher.")
         why = record.mismatch(**required)
         if why is None:
             if own is not None and dist.main:

@@ -46,6 +46,7 @@ from .guard import NonFiniteGuard
 from .loop import FitLoop, LoopConfig
 from .probes import describe_probe, mechanism_probe, probe_steps, summarise_probes
 from .schedule import build_scheduler
+from .settings import without_added_defaults
 from .steps import TSGANModels, make_optimizers, make_pools, train_step
 from .stop import StopRequest
 from .teacher import obtain_teacher
@@ -319,7 +320,7 @@ def _fit_loop(cfg: TrainConfig, env: Environment, step, batches, guard: NonFinit
 
 
 def _trained_settings(cfg: TrainConfig) -> dict:
-    return {k: v for k, v in cfg.flat().items() if changes_what_is_trained(k)}
+    return without_added_defaults({k: v for k, v in cfg.flat().items() if changes_what_is_trained(k)})
 
 
 def _prepare_folder(cfg: TrainConfig, run_dir: Path, log: Callable[[str], None]) -> None:
