@@ -179,3 +179,10 @@ def test_runs_recorded_before_the_baselines_existed_still_resume_and_their_teach
     recorded = {**recipe, "loss.triplet": "batch_hard", "loss.channel_aug": False}
     assert without_added_defaults(recorded, prefix="teacher.") == recipe
     assert without_added_defaults({**recipe, "loss.triplet": "wrt"}, prefix="teacher.") != recipe
+
+
+def test_comparison_without_a_backbone_row_has_no_deltas_but_a_table():
+    df = collect_comparison({("jd_all_ts", 0): _results(3.0), ("od_all_ts", 0): _results(2.0)}, "regdb")
+    assert comparison_deltas(df, "visible->thermal.R1").empty
+    assert "| TS-GAN_JD^allTS | 1 |" in comparison_table(df, "regdb")
+    assert "no paired difference" in comparison_text(df, "regdb")

@@ -77,7 +77,7 @@ def comparison_deltas(df: pd.DataFrame, metric: str, confidence: float = CONFIDE
         seeds = own.index.intersection(base.index)
         if len(seeds):
             out.append({"variant": variant, **paired_stats((own[seeds] - base[seeds]).to_numpy(float), confidence)})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=["variant", "seeds", "delta_mean", "delta_std", "ci_low", "ci_high", "ahead"])
 
 
 def _interval(r: pd.Series | None) -> str:
@@ -92,7 +92,7 @@ def comparison_table(df: pd.DataFrame, dataset: str) -> str:
     """Markdown: per row its seeds, R1 / mAP (mean ± std) per direction, ΔR1 against the same-seed backbone
     with its interval (first direction), how many seeds it is ahead, and its published numbers."""
     first = DIRECTIONS[dataset][0]
-    deltas = comparison_deltas(df, f"{first}.R1").set_index("variant") if len(df) else pd.DataFrame()
+    deltas = comparison_deltas(df, f"{first}.R1").set_index("variant")
     header = ["row", "seeds"]
     for key in DIRECTIONS[dataset]:
         header += [f"R1 {setting_label(key)}", f"mAP {setting_label(key)}"]
@@ -130,6 +130,8 @@ def comparison_text(df: pd.DataFrame, dataset: str) -> str:
         else:
             verdict = "level with the backbone within the seed noise"
         parts.append(f"{name} is {verdict} (Δ R1 {ci}, {r['seeds']} seeds)")
+    if not parts:
+        return f"On the {DATASET_NAMES[dataset]} stand-in: no row shares a seed with the backbone, so no paired difference."
     return f"On the {DATASET_NAMES[dataset]} stand-in ({setting_label(first)}): " + "; ".join(parts) + "."
 
 
