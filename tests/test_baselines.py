@@ -166,8 +166,7 @@ def test_a_baseline_trains_and_is_evaluated_on_each_stand_in(tmp_path, monkeypat
 def test_runs_recorded_before_the_baselines_existed_still_resume_and_their_teachers_fit():
     """The baselines' settings at their defaults train what earlier runs trained: they stay out of a
     checkpoint's meta and a teacher's recipe, so records made before them (or with them) still match."""
-    from tsgan_lib.train.settings import without_added_defaults
-    from tsgan_lib.train.teacher import TeacherConfig
+    from tsgan_lib.train.teacher import TeacherConfig, recorded_recipe
     from tsgan_lib.train.trainer import _trained_settings
 
     meta = _trained_settings(resolve_config("demo"))
@@ -177,8 +176,8 @@ def test_runs_recorded_before_the_baselines_existed_still_resume_and_their_teach
     recipe = TeacherConfig().recipe()
     assert "loss.triplet" not in recipe and "loss.lambda_id" in recipe
     recorded = {**recipe, "loss.triplet": "batch_hard", "loss.channel_aug": False}
-    assert without_added_defaults(recorded, prefix="teacher.") == recipe
-    assert without_added_defaults({**recipe, "loss.triplet": "wrt"}, prefix="teacher.") != recipe
+    assert recorded_recipe(recorded) == recipe
+    assert recorded_recipe({**recipe, "loss.triplet": "wrt"}) != recipe
 
 
 def test_comparison_without_a_backbone_row_has_no_deltas_but_a_table():

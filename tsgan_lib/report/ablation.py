@@ -111,19 +111,20 @@ def paired_stats(d: np.ndarray, confidence: float = CONFIDENCE) -> dict:
             "ahead": int((np.asarray(d) > 0).sum())}
 
 
-def paired_deltas(df: pd.DataFrame, metric: str = "all_single.R1", confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Each TS-GAN row minus the backbone trained with the same seed: mean, std
+def paired_deltas(df: pd.DataFrame, metric: str = "all_single.R1", confidence: float = CONFIDENCE,
+                  rows: Sequence[str] = VARIANTS[1:]) -> pd.DataFrame:
+    """Each of ``rows`` (default: the TS-GAN rows) minus the backbone trained with the same seed: mean, std
     over seeds, a ``confidence`` interval of the mean (Student's t, n-1 degrees
     of freedom) and on how many seeds the row is ahead."""
     base = df[df["variant"] == "backbone"].set_index("seed")[metric]
-    rows = []
-    for variant in VARIANTS[1:]:
+    out = []
+    for variant in rows:
         own = df[df["variant"] == variant].set_index("seed")[metric]
         seeds = own.index.intersection(base.index)
         if len(seeds) == 0:
             continue
-        rows.append({"variant": variant, **paired_stats((own[seeds] - base[seeds]).to_numpy(float), confidence)})
-    return pd.DataFrame(rows, columns=["variant", "seeds", "delta_mean", "delta_std", "ci_low", "ci_high", "ahead"])
+        out.append({"variant": variant, **paired_stats((own[seeds] - base[seeds]).to_numpy(float), confidence)})
+    return pd.DataFrame(out, columns=["variant", "seeds", "delta_mean", "delta_std", "ci_low", "ci_high", "ahead"])
 
 
 def verdict_text(df: pd.DataFrame, metric: str = "all_single.R1") -> str:

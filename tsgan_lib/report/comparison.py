@@ -29,7 +29,7 @@ import pandas as pd
 
 from tsgan_lib.files import RunFolder, read_json, write_json, write_text_atomic
 
-from .ablation import CONFIDENCE, paired_stats, run_row
+from .ablation import CONFIDENCE, paired_deltas, run_row
 from .vocab import VARIANT_NAMES, markdown_table, setting_label
 
 COMPARISON_ROWS = ("backbone", "agw", "caj", "od_single_ts", "od_all_ts", "jd_all_ts")
@@ -69,15 +69,8 @@ def collect_comparison(results: dict[tuple[str, int], dict], dataset: str) -> pd
 
 
 def comparison_deltas(df: pd.DataFrame, metric: str, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Each row minus the same-seed backbone on ``metric``: :func:`~tsgan_lib.report.ablation.paired_stats`."""
-    base = df[df["variant"] == "backbone"].set_index("seed")[metric]
-    out = []
-    for variant in [v for v in COMPARISON_ROWS if v != "backbone"]:
-        own = df[df["variant"] == variant].set_index("seed")[metric]
-        seeds = own.index.intersection(base.index)
-        if len(seeds):
-            out.append({"variant": variant, **paired_stats((own[seeds] - base[seeds]).to_numpy(float), confidence)})
-    return pd.DataFrame(out, columns=["variant", "seeds", "delta_mean", "delta_std", "ci_low", "ci_high", "ahead"])
+    """Each row minus the same-seed backbone on ``metric``: :func:`~tsgan_lib.report.ablation.paired_deltas`."""
+    return paired_deltas(df, metric, confidence, rows=[v for v in COMPARISON_ROWS if v != "backbone"])
 
 
 def _interval(r: pd.Series | None) -> str:

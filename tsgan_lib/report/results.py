@@ -35,9 +35,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tsgan_lib.data import ImageDataset, build_transform
 from tsgan_lib.data.config import load_data
 from tsgan_lib.eval.chance import chance_levels
 from tsgan_lib.eval.driver import evaluate_regdb_model, evaluate_sysu_model
+from tsgan_lib.eval.features import extract_features
 from tsgan_lib.eval.llcm import LLCM_DIRECTIONS, evaluate_llcm_model, llcm_query_gallery
 from tsgan_lib.eval.protocol import labels, sysu_query_gallery
 from tsgan_lib.errors import MissingFileError
@@ -47,7 +49,7 @@ from tsgan_lib.models.agw import build_agw_backbone
 from tsgan_lib.train.config import TrainConfig, load_config
 from tsgan_lib.utils import resolve_device, resolve_path, seed_everything
 
-from .vocab import METRIC_NAMES, REGDB_DIRECTIONS, setting_key
+from .vocab import METRIC_NAMES, REGDB_DIRECTIONS, VARIANT_NAMES, setting_key
 
 def metrics_by_setting(df: pd.DataFrame) -> tuple[dict, dict]:
     """Means and standard deviations over trials of a per-trial DataFrame, keyed by setting."""
@@ -227,11 +229,6 @@ def aggregate_trials(results: list[dict]) -> dict:
 def load_run(run_dir: str | os.PathLike, device: str | torch.device = "auto") -> dict:
     """A trained run ready to study: ``{"dir", "cfg", "dataset", "test", "feats", "label"}``, its configuration,
     data, the test records and the backbone's features of every test image (extracted once, on ``device``)."""
-    from tsgan_lib.data import ImageDataset, build_transform
-    from tsgan_lib.eval.features import extract_features
-
-    from .vocab import VARIANT_NAMES
-
     run_dir, device = resolve_path(run_dir), resolve_device(device)
     cfg = load_config(RunFolder(run_dir).config)
     dataset = load_data(cfg.data)

@@ -307,9 +307,10 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.teacher.loss.channel_aug:
         raise bad("teacher.loss.channel_aug", True, "False: the teacher trains on IR images alone, CAJ's views need "
                   "visible ones (reid.channel_aug is the student's)")
+    flat = cfg.flat()
     for setting, value in BASELINE_SETTINGS.get(cfg.variant, {}).items():
-        if cfg.flat()[setting] != value:
-            raise bad(setting, cfg.flat()[setting], f"{value!r}: variant {cfg.variant!r} names that baseline, whose "
+        if flat[setting] != value:
+            raise bad(setting, flat[setting], f"{value!r}: variant {cfg.variant!r} names that baseline, whose "
                       f"{setting} is {value!r} (its presets set it: params/synthetic_{cfg.variant}.yaml)")
     if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", cfg.run.device):
         raise bad("run.device", cfg.run.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")

@@ -49,20 +49,18 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-#: Settings added after runs and teachers were recorded, with the default that trains what those runs trained
-#: (the field's baselines): a record without one holds that default, so it is left out of the records
-#: (checkpoint ``meta``, a teacher's recipe) while it has that value (:func:`without_added_defaults`).
-ADDED_SETTINGS = {"model.arch": "resnet", "reid.triplet": "batch_hard", "reid.channel_aug": False,
-                  "optim.backbone": "adam", "optim.momentum": 0.9, "optim.lr_head_factor": 1.0}
+#: Settings added after runs and teachers were recorded, whose defaults train what those runs trained (the
+#: field's baselines): a record without one holds its default, so it is left out of the records (checkpoint
+#: ``meta``, a teacher's recipe) while it has that value (:func:`without_added_defaults`).
+ADDED_SETTINGS = ("model.arch", "reid.triplet", "reid.channel_aug", "optim.backbone", "optim.momentum",
+                  "optim.lr_head_factor", "teacher.loss.triplet", "teacher.loss.channel_aug")
 
 
-def without_added_defaults(flat: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``flat`` (dotted names, under ``prefix``) without the :data:`ADDED_SETTINGS` that hold their default,
-    so a record made before they existed still matches (``prefix="teacher."`` for a teacher's recipe, whose
-    ``loss.*`` are ``reid.*``'s)."""
-    teacher = {f"teacher.{k.replace('reid.', 'loss.')}": v for k, v in ADDED_SETTINGS.items() if k.startswith("reid.")}
-    added = {**ADDED_SETTINGS, **teacher}
-    return {k: v for k, v in flat.items() if not (prefix + k in added and v == added[prefix + k])}
+def without_added_defaults(flat: Mapping[str, Any], defaults: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``flat`` without the :data:`ADDED_SETTINGS` that hold their value in ``defaults`` (the flat defaults of
+    the config ``flat`` comes from; ``prefix``: that config's place in a run's settings, e.g. ``"teacher."``),
+    so a record made before they existed still matches."""
+    return {k: v for k, v in flat.items() if not (prefix + k in ADDED_SETTINGS and v == defaults.get(k))}
 
 
 def field_types(cls: type, prefix: str = "") -> dict[str, Any]:

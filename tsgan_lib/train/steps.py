@@ -206,16 +206,14 @@ def backbone_terms(models: TSGANModels, x_rgb: Tensor, x_ir: Tensor, labels: Ten
     x_rgb_strong = None
     if cfg.reid.channel_aug:  # CAJ's views: X_R weak (erasing), X_R strong (channel exchange), X_I (erasing, grey)
         x_rgb, x_rgb_strong, x_ir = caj_views(x_rgb, x_ir)
-    parts = [x_rgb, x_ir] + ([x_ir_fake_reid] if cfg.use_gan else []) + ([x_rgb_strong] if cfg.reid.channel_aug
-                                                                          else [])
-    out = dict(student(torch.cat(parts)))
-    out["inputs"] = ["rgb", "ir"] + (["ir_fake"] if cfg.use_gan else []) + (["rgb_strong"] if cfg.reid.channel_aug
-                                                                           else [])
+    parts = {"rgb": x_rgb, "ir": x_ir, "ir_fake": x_ir_fake_reid, "rgb_strong": x_rgb_strong}
+    parts = {name: x for name, x in parts.items() if x is not None}
+    out = dict(student(torch.cat(list(parts.values()))))
+    out["inputs"] = list(parts)
     fmaps = out["fmap"].split(b)
     out["fmap_s_rgb"], out["fmap_s_ir"] = fmaps[0], fmaps[1]
     out["fmap_s_ir_fake"] = fmaps[2] if cfg.use_gan else None
-    seen = [0, 1] + ([2] if cfg.use_gan and cfg.reid.on_fake_ir else []) + ([len(parts) - 1] if cfg.reid.channel_aug
-                                                                            else [])
+    seen = [i for i, name in enumerate(parts) if name != "ir_fake" or cfg.reid.on_fake_ir]
     rows = torch.cat([torch.arange(i * b, (i + 1) * b, device=labels.device) for i in seen])
     y = labels.repeat(len(seen))
     loss_id = id_loss(out["logits"][rows], y, cfg.reid.label_smoothing)
@@ -389,11 +387,12 @@ class OptimConfig:
 def backbone_optimizer(student: nn.Module, cfg: OptimConfig, fused: bool = False) -> torch.optim.Optimizer:
     """O_B: Adam (the paper) or SGD with Nesterov momentum (AGW, CAJ), weight decay on every parameter; the
     BNNeck and the classifier at ``lr_head_factor`` x ``lr_backbone`` (AGW: 0.1 against 0.01), in a second group."""
-    head = [p for name, p in student.named_parameters() if p.requires_grad and name.startswith(HEAD_MODULES)]
-    body = [p for name, p in student.named_parameters() if p.requires_grad and not name.startswith(HEAD_MODULES)]
-    split = head and cfg.lr_head_factor != 1.0  # one group otherwise (as checkpoints made before the setting hold)
-    groups = ([{"params": body}, {"params": head, "lr": cfg.lr_backbone * cfg.lr_head_factor}] if split
-              else [{"params": [p for p in student.parameters() if p.requires_grad]}])
+    named = [(name, p) for name, p in student.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for _, p in named]}]  # one group at factor 1, as checkpoints made before the setting hold
+    if cfg.lr_head_factor != 1.0:
+        groups = [{"params": [p for name, p in named if not name.startswith(HEAD_MODULES)]},
+                  {"params": [p for name, p in named if name.startswith(HEAD_MODULES)],
+                   "lr": cfg.lr_backbone * cfg.lr_head_factor}]
     if cfg.backbone == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr_backbone, momentum=cfg.momentum, nesterov=True,
                                weight_decay=cfg.weight_decay)

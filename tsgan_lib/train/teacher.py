@@ -70,8 +70,13 @@ class TeacherConfig:
         for k in ("path", "P", "K"):  # where it is kept; its batch shape is recorded with the data settings
             d.pop(k)
         d["loss"].pop("lambda_gan")  # the teacher has no GAN term
-        return without_added_defaults({k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()},
-                                      prefix="teacher.")
+        return recorded_recipe({k: list(v) if isinstance(v, tuple) else v for k, v in flatten(d).items()})
+
+
+def recorded_recipe(recipe: dict) -> dict:
+    """A teacher's recipe as records hold it: without the settings added after teachers were recorded while
+    they hold their defaults (:func:`~tsgan_lib.train.settings.without_added_defaults`)."""
+    return without_added_defaults(recipe, flatten(dataclasses.asdict(TeacherConfig())), prefix="teacher.")
 
 
 def pretrain_teacher(batches: Iterable, num_classes: int, cfg: TeacherConfig, device: torch.device, *, depth: int,
@@ -185,7 +190,7 @@ def obtain_teacher(teacher: TeacherConfig, data: DataConfig, model: ModelConfig,
     if shared is not None and shared.is_file():
         net, record = load_network(shared, device, kind="teacher")
         if isinstance(record.settings.get("recipe"), dict):  # recorded before or after a setting was added
-            record.settings["recipe"] = without_added_defaults(record.settings["recipe"], prefix="teacher.")
+            record.settings["recipe"] = recorded_recipe(record.settings["recipe"])
         why = record.mismatch(**required)
         if why is None:
             if own is not None and dist.main:

@@ -320,7 +320,8 @@ def _fit_loop(cfg: TrainConfig, env: Environment, step, batches, guard: NonFinit
 
 
 def _trained_settings(cfg: TrainConfig) -> dict:
-    return without_added_defaults({k: v for k, v in cfg.flat().items() if changes_what_is_trained(k)})
+    return without_added_defaults({k: v for k, v in cfg.flat().items() if changes_what_is_trained(k)},
+                                  TrainConfig().flat())
 
 
 def _prepare_folder(cfg: TrainConfig, run_dir: Path, log: Callable[[str], None]) -> None:
