@@ -4,8 +4,11 @@ and ``results.json`` (:mod:`.results`), one run under every protocol choice
 ablation driver and its verdict (:mod:`.ablation`) and the readings (:mod:`.readings`),
 the notebooks' figures by subject (:mod:`.diagram`, :mod:`.data_figures`, :mod:`.maps`,
 :mod:`.distances`, :mod:`.rerank_figure`, :mod:`.mechanism`) and query explorer
-(:mod:`.explorer`), searching your own images (:mod:`.search`), and the one
-vocabulary of variants, settings and metrics (:mod:`.vocab`)."""
+(:mod:`.explorer`), searching your own images (:mod:`.search`), the comparison with AGW and
+CAJ (:mod:`.comparison`), the sentences and tables each notebook states from its numbers
+(:mod:`.data_story` 00, :mod:`.teacher_story` 01, :mod:`.gan_story` 02-03, :mod:`.train_story`
+04, :mod:`.eval_story` 05, :mod:`.readings_story` 06), and the one vocabulary of variants,
+settings and metrics (:mod:`.vocab`)."""
 
 from .curves import loss_summary, plot_loss_curves, read_metrics
 from .results import aggregate_trials, evaluate_run, load_results
