@@ -130,7 +130,9 @@ def test_comparison_table_pairs_each_row_with_the_same_seed_backbone():
     assert "R1 visible→thermal" in table and "70.05 / 66.37" in table and "| Backbone | 3 |" in table
     text = comparison_text(df, "regdb")
     assert "AGW is ahead of the backbone beyond the seed noise" in text
-    assert "CAJ is level with the backbone within the seed noise" in text
+    assert "CAJ is level with the backbone within the seed noise" in text and "(Δ R1 +3.1 [" in text
+    one = collect_comparison({k: v for k, v in results.items() if k[1] == 0}, "regdb")
+    assert "AGW is measured on one seed: no interval, no verdict (Δ R1 +3.0, 1 seed)" in comparison_text(one, "regdb")
 
 
 def test_ablation_refuses_baselines_outside_the_comparison(capsys):

@@ -122,7 +122,7 @@ def comparison_text(df: pd.DataFrame, dataset: str) -> str:
             verdict = "behind the backbone beyond the seed noise"
         else:
             verdict = "level with the backbone within the seed noise"
-        parts.append(f"{name} is {verdict} (Δ R1 {ci}, {r['seeds']} seeds)")
+        parts.append(f"{name} is {verdict} (Δ R1 {ci}, {r['seeds']} seed{'s' if r['seeds'] != 1 else ''})")
     if not parts:
         return f"On the {DATASET_NAMES[dataset]} stand-in: no row shares a seed with the backbone, so no paired difference."
     return f"On the {DATASET_NAMES[dataset]} stand-in ({setting_label(first)}): " + "; ".join(parts) + "."
