@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsgan_lib.report.ablation import delta_table, paired_deltas, results_table, verdict_text
+from tsgan_lib.files import write_json
+from tsgan_lib.report.ablation import delta_table, load_ablation, paired_deltas, results_table, verdict_text
 
 
 def _frame(r1: dict[str, list[float]]) -> pd.DataFrame:
@@ -65,3 +66,9 @@ def test_tables_have_every_row_with_spread_and_intervals():
     d = delta_table(df)
     assert "| TS-GAN_JD^allTS | R1 | +3.5 | 0.7 |" in d and "| 2 / 2 |" in d
     assert np.isfinite(paired_deltas(df)["delta_std"]).all()
+
+
+def test_a_written_ablation_reads_back_as_the_same_table(tmp_path):
+    df = _frame({"backbone": [10.0, 12.0], "jd_all_ts": [11.0, 12.5]})
+    write_json(tmp_path / "ablation_x.json", df.to_dict(orient="records"))  # as ablation() writes it
+    pd.testing.assert_frame_equal(load_ablation(tmp_path / "ablation_x.json"), df)

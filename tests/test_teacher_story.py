@@ -8,8 +8,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from tsgan_lib.data.records import Record  # noqa: E402
-from tsgan_lib.report.teacher_story import (first_last, single_modality_chance, table3_ours,  # noqa: E402
-                                            teacher_curves, teacher_verdict)
+from tsgan_lib.report.teacher_story import (first_last, single_modality_chance,  # noqa: E402
+                                            single_modality_levels, table3_ours, teacher_curves, teacher_verdict)
 
 BUDGET = dict(n_test=96, depth=18, pretrained=False, epochs=2, steps=120, seconds=150.0, height=128, width=64,
               synthetic=True)
@@ -69,6 +69,9 @@ def test_chance_levels_per_direction_count_queries_and_gallery():
     assert chance["IR→IR"]["queries"] == 4 and chance["IR→IR"]["gallery"] == 8  # first image per (id, camera)
     assert chance["RGB→RGB"] == chance["IR→IR"]
     assert chance["IR→IR"]["chance R1"] == pytest.approx(100 * 2 / 8)  # 2 of the 8 gallery images match
+    query, gallery, levels = single_modality_levels(recs, "ir")
+    assert (len(query), len(gallery)) == (4, 8) and {r.modality for r in query + gallery} == {"ir"}
+    assert levels["R1"] == chance["IR→IR"]["chance R1"] and levels["R10"] == 100.0 and "num_valid" not in levels
 
 
 def test_the_curves_have_a_loss_panel_and_an_accuracy_panel():

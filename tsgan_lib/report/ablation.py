@@ -22,6 +22,7 @@ thermal, to see whether the sensor model changes the answer.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -35,6 +36,7 @@ from scipy import stats
 from tsgan_lib.files import RunFolder, RunMismatch, write_json, write_text_atomic
 from tsgan_lib.train.config import TrainConfig, changes_the_results, concerns, load_config, resolve_config
 from tsgan_lib.train.checkpoint import describe_changes
+from tsgan_lib.paths import resolve_path
 
 from .results import load_results
 from .runs import run
@@ -271,3 +273,9 @@ def run_ablation(seeds: Sequence[int], rows: Sequence[str] = VARIANTS, *, runs_d
     write_json(out / f"ablation_{name}.json", df.to_dict(orient="records"))
     log(f"wrote {out}/ablation_{name}.{{md,png,json}} in {time.time() - t0:.0f} s")
     return df
+
+
+def load_ablation(path: str | os.PathLike) -> pd.DataFrame:
+    """A written ablation's runs (``ablation_<name>.json``: one row per variant and seed, as :func:`ablation` wrote
+    them); a relative ``path`` resolves against the repository root."""
+    return pd.DataFrame(json.loads(resolve_path(path).read_text()))

@@ -4,6 +4,8 @@
   losses of Eq. 9-11 and the ID accuracy on the batch.
 - :func:`first_last` -- a history column's mean over the first and the last
   tenth of its steps (does the loss fall?).
+- :func:`single_modality_levels` -- Table III's query and gallery of one modality
+  and a random ranking's levels on them (notebook 04's teacher uses it too).
 - :func:`single_modality_chance` -- Table III's query and gallery sizes and the
   chance levels of a random ranking, per direction (IR→IR, RGB→RGB).
 - :func:`table3_ours` -- the rows of Table III that a run measured, in the
@@ -38,14 +40,21 @@ def first_last(hist: pd.DataFrame, col: str = "total") -> tuple[float, float]:
     return float(hist[col].iloc[:tenth].mean()), float(hist[col].iloc[-tenth:].mean())
 
 
+def single_modality_levels(test_records, modality: str) -> tuple[list, list, dict[str, float]]:
+    """Table III's query and gallery of one ``modality`` and what a random ranking scores on them
+    (each metric of :func:`~tsgan_lib.eval.chance.chance_levels`, in percent)."""
+    query, gallery = table3_query_gallery(test_records, modality)
+    levels = chance_levels([r.pid for r in query], [r.pid for r in gallery])
+    return query, gallery, {k: 100 * v for k, v in levels.items() if k != "num_valid"}
+
+
 def single_modality_chance(test_records) -> dict[str, dict[str, float]]:
     """Per direction of Table III: ``queries``, ``gallery`` and the ``chance R1`` / ``chance mAP`` in percent."""
     out = {}
     for name, modality in DIRECTIONS:
-        query, gallery = table3_query_gallery(test_records, modality)
-        levels = chance_levels([r.pid for r in query], [r.pid for r in gallery])
-        out[name] = {"queries": len(query), "gallery": len(gallery), "chance R1": 100 * levels["R1"],
-                     "chance mAP": 100 * levels["mAP"]}
+        query, gallery, levels = single_modality_levels(test_records, modality)
+        out[name] = {"queries": len(query), "gallery": len(gallery), "chance R1": levels["R1"],
+                     "chance mAP": levels["mAP"]}
     return out
 
 

@@ -34,6 +34,7 @@ from tsgan_lib.train import needs_teacher, resolve_config, step_config
 from tsgan_lib.train.config import TrainConfig, changes_what_is_trained, describe_settings
 from tsgan_lib.utils import resolve_path
 
+from .ablation import load_ablation
 from .vocab import VARIANT_NAMES, VARIANTS, setting_label
 
 PAPER_TEACHER_IR = dict(zip(("R1", "R10", "mAP"), TABLE_III["Baseline (IR)"][2:]))  # Table III, ResNet-50
@@ -307,8 +308,7 @@ def inside(value: float, lo: float, hi: float) -> str:
 
 def committed_ablation(path: str | Path = ABLATION_FILE) -> pd.DataFrame | None:
     """The committed ablation's runs (one row per variant and seed), or ``None`` without the file."""
-    file = resolve_path(path)
-    return pd.DataFrame(json.loads(file.read_text())) if file.is_file() else None
+    return load_ablation(path) if resolve_path(path).is_file() else None
 
 
 def committed_range_text(results: Mapping[str, Any], key: str, cfg: TrainConfig, ablation: pd.DataFrame) -> str:
